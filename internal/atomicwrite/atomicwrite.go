@@ -1,0 +1,108 @@
+// Package atomicwrite writes a set of files into a directory so that a
+// failure leaves the directory exactly as it was.
+package atomicwrite
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// Files writes each name → content into dir. When dir does not exist, the
+// files are written into a fresh directory beside it that is renamed into
+// place; when it exists, each file is written beside its final name and all
+// are renamed only once every write succeeded. Names must be plain file names.
+func Files(dir string, files map[string][]byte) error {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		if n != filepath.Base(n) || n == "." || n == ".." {
+			return fmt.Errorf("invalid output file name %q", n)
+		}
+		names = append(names, n)
+	}
+	sort.Strings(names)
+
+	info, err := os.Stat(dir)
+	switch {
+	case err == nil && !info.IsDir():
+		return fmt.Errorf("output directory %s: exists and is not a directory", dir)
+	case err == nil:
+		return intoExisting(dir, names, files)
+	case errors.Is(err, fs.ErrNotExist):
+		return intoNew(dir, names, files)
+	default:
+		return fmt.Errorf("output directory %s: %w", dir, err)
+	}
+}
+
+func intoExisting(dir string, names []string, files map[string][]byte) error {
+	tmps := make([]string, 0, len(names))
+	cleanup := func() {
+		for _, t := range tmps {
+			_ = os.Remove(t)
+		}
+	}
+	for _, n := range names {
+		t, err := writeTemp(dir, "."+n+".tmp-*", files[n])
+		if t != "" {
+			tmps = append(tmps, t)
+		}
+		if err != nil {
+			cleanup()
+			return fmt.Errorf("output directory %s: %w", dir, err)
+		}
+	}
+	for i, n := range names {
+		if err := os.Rename(tmps[i], filepath.Join(dir, n)); err != nil {
+			cleanup()
+			return fmt.Errorf("output directory %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+func intoNew(dir string, names []string, files map[string][]byte) error {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("output directory %s: %w", dir, err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("output directory %s: %w", dir, err)
+	}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(tmp, n), files[n], 0o644); err != nil {
+			_ = os.RemoveAll(tmp)
+			return fmt.Errorf("output directory %s: %w", dir, err)
+		}
+	}
+	// MkdirTemp makes 0700; outputs are for sharing like any build artifact.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		_ = os.RemoveAll(tmp)
+		return fmt.Errorf("output directory %s: %w", dir, err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		_ = os.RemoveAll(tmp)
+		return fmt.Errorf("output directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+func writeTemp(dir, pattern string, data []byte) (string, error) {
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return f.Name(), err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return f.Name(), err
+	}
+	return f.Name(), f.Close()
+}

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+// Exit codes, decided here and nowhere else.
+const (
+	// ExitOK means the command did what was asked and found nothing wrong.
+	ExitOK = 0
+	// ExitFindings means the command ran and found something: invalid
+	// objects, drift. Scripts branch on it.
+	ExitFindings = 1
+	// ExitError means the command could not do its job: bad usage, bad
+	// input, an unreachable cluster.
+	ExitError = 2
+)
+
+// IOStreams are the standard streams, injected so tests run the whole CLI
+// in-process and capture what it prints.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+// Stdio returns the process's streams.
+func Stdio() IOStreams {
+	return IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+}
+
+// FindingsError reports that a command ran and found problems. Its message
+// is a summary; the findings were already printed.
+type FindingsError struct{ Summary string }
+
+func (e *FindingsError) Error() string { return e.Summary }
+
+// usageError is a command-line mistake: the message says what to fix.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// Run executes envctl with args and returns the process exit code.
+func Run(args []string, s IOStreams) int {
+	cmd := NewRootCmd(NewFactory(s))
+	cmd.SetArgs(args)
+	cmd.SetIn(s.In)
+	cmd.SetOut(s.Out)
+	cmd.SetErr(s.ErrOut)
+	// Ctrl-C cancels renders and cluster reads instead of killing the
+	// process halfway through writing output.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	executed, err := cmd.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var findings *FindingsError
+	if errors.As(err, &findings) {
+		if findings.Summary != "" {
+			fmt.Fprintf(s.ErrOut, "envctl: %s\n", findings.Summary)
+		}
+		return ExitFindings
+	}
+	fmt.Fprintf(s.ErrOut, "envctl: %s\n", err)
+	var ue *usageError
+	if errors.As(err, &ue) && executed != nil {
+		fmt.Fprintf(s.ErrOut, "Run '%s --help' for usage.\n", executed.CommandPath())
+	}
+	return ExitError
+}

@@ -1,0 +1,71 @@
+package cli
+
+import (
+	"context"
+	"time"
+
+	"github.com/envctl/envctl/internal/compose"
+	"github.com/envctl/envctl/internal/overlay"
+	"github.com/envctl/envctl/internal/progress"
+	"github.com/envctl/envctl/internal/rendercache"
+	"github.com/envctl/envctl/internal/repo"
+	"github.com/envctl/envctl/internal/version"
+	"github.com/spf13/pflag"
+)
+
+// renderFlags are the flags of every command that renders environments.
+type renderFlags struct {
+	Timeout  time.Duration
+	NoCache  bool
+	CacheDir string
+	Jobs     int
+}
+
+func (r *renderFlags) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&r.Timeout, "timeout", overlay.DefaultRemoteTimeout, "give up on a remote (git or http) base that is not fetched within this time")
+	fs.BoolVar(&r.NoCache, "no-cache", false, "render from scratch: neither read nor write the render cache")
+	fs.StringVar(&r.CacheDir, "cache-dir", "", "render cache directory (default $"+rendercache.EnvVar+", else the user cache directory)")
+	fs.IntVarP(&r.Jobs, "jobs", "j", 0, "environments rendered at once (default: the number of cores)")
+}
+
+// render renders envs with the cache, parallelism and progress line.
+func (r *renderFlags) render(ctx context.Context, f *Factory, envs []repo.Environment) ([]compose.Rendered, error) {
+	if r.Timeout <= 0 {
+		return nil, usageErrorf("--timeout must be positive, got %s", r.Timeout)
+	}
+	if r.Jobs < 0 {
+		return nil, usageErrorf("--jobs must not be negative, got %d", r.Jobs)
+	}
+	req := compose.Request{
+		FS:      f.FS,
+		Envs:    envs,
+		Options: overlay.Options{RemoteTimeout: r.Timeout},
+		Jobs:    r.Jobs,
+	}
+	if !r.NoCache {
+		dir := r.CacheDir
+		if dir == "" {
+			d, err := rendercache.DefaultDir()
+			if err != nil {
+				return nil, err
+			}
+			dir = d
+		}
+		req.Cache = rendercache.Open(dir, version.BuildID())
+		req.CacheErrors = func(env string, err error) {
+			warnf(f, "could not cache %s: %v", env, err)
+		}
+	}
+	line := progress.New(f.IO.ErrOut)
+	if line != nil {
+		req.Progress = func(ev compose.Event) {
+			if ev.Start {
+				line.Show("rendering %s… %d/%d environments", ev.Env, ev.Done, ev.Total)
+			} else {
+				line.Show("rendered %s… %d/%d environments", ev.Env, ev.Done, ev.Total)
+			}
+		}
+		defer line.Clear()
+	}
+	return compose.Render(ctx, req)
+}

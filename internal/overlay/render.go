@@ -1,0 +1,201 @@
+package overlay
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
+	"sigs.k8s.io/yaml"
+)
+
+// DefaultRemoteTimeout bounds how long a render that references a remote
+// base may take once the reference is seen.
+const DefaultRemoteTimeout = 60 * time.Second
+
+// Options are the knobs of one render. Every field changes what a render
+// produces or whether it finishes, so the render cache keys on all of them.
+type Options struct {
+	// RemoteTimeout bounds a render from the moment it meets a remote base
+	// (git or http). Local renders are CPU-bound and never time out.
+	RemoteTimeout time.Duration
+}
+
+// Result is one rendered kustomization.
+type Result struct {
+	// YAML is the multi-document stream, byte-identical to what
+	// `kustomize build` prints for the same directory.
+	YAML []byte
+	// Objects is the number of objects in YAML.
+	Objects int
+	// Inputs is every question the render asked of the filesystem, with
+	// a digest of each answer.
+	Inputs []Observation
+	// Remote lists the remote bases the render referenced.
+	Remote []string
+	// wrote is set when kustomize wrote to the filesystem (git clones).
+	wrote bool
+}
+
+// Cacheable reports whether the result depends only on the recorded local
+// inputs. Remote bases can change without any local file changing.
+func (r *Result) Cacheable() bool { return len(r.Remote) == 0 && !r.wrote }
+
+// kustomizeOptions are the defaults of `kustomize build` v5 with no flags:
+// the CLI leaves --reorder unset, which is "unspecified", not the library's
+// "none", and that changes the output order.
+func kustomizeOptions() *krusty.Options {
+	o := krusty.MakeDefaultOptions()
+	o.Reorder = krusty.ReorderOptionUnspecified
+	return o
+}
+
+// openapiState serialises renders that set kyaml's process-global OpenAPI
+// schema (the kustomization `openapi:` field, kustomize#4824). All other
+// renders share it and run in parallel.
+var openapiState sync.RWMutex
+
+// RemoteTimeoutError is returned when a render that references a remote
+// base does not finish in time.
+type RemoteTimeoutError struct {
+	Dir     string
+	URL     string
+	Timeout time.Duration
+}
+
+func (e *RemoteTimeoutError) Error() string {
+	return fmt.Sprintf("%s: remote base %s could not be fetched within %s (is the host reachable? raise --timeout or vendor the base locally)", e.Dir, e.URL, e.Timeout)
+}
+
+// Error is a failed render; Err is kustomize's own message.
+type Error struct {
+	Dir    string
+	Remote []string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	msg := e.Err.Error()
+	for _, ref := range e.Remote {
+		if !strings.Contains(msg, ref) {
+			msg += fmt.Sprintf(" (the kustomization references remote base %s)", ref)
+			break
+		}
+	}
+	return fmt.Sprintf("%s: %s", e.Dir, msg)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Render renders the kustomization in dir (absolute, or relative to fsys's
+// working directory) exactly as `kustomize build dir` would.
+func Render(ctx context.Context, fsys filesys.FileSystem, dir string, opts Options) (*Result, error) {
+	if opts.RemoteTimeout <= 0 {
+		opts.RemoteTimeout = DefaultRemoteTimeout
+	}
+	remoteSeen := make(chan string, 1)
+	rec := newRecorder(fsys, func(ref string) {
+		select {
+		case remoteSeen <- ref:
+		default:
+		}
+	})
+	isolate := setsOpenAPI(fsys, dir, map[string]bool{})
+
+	type outcome struct {
+		m   resmap.ResMap
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		var o outcome
+		defer func() {
+			if p := recover(); p != nil {
+				o = outcome{err: fmt.Errorf("kustomize panicked: %v\n%s", p, debug.Stack())}
+			}
+			done <- o
+		}()
+		if isolate {
+			openapiState.Lock()
+			defer openapiState.Unlock()
+			openapi.ResetOpenAPI()
+			defer openapi.ResetOpenAPI()
+		} else {
+			openapiState.RLock()
+			defer openapiState.RUnlock()
+		}
+		o.m, o.err = krusty.MakeKustomizer(kustomizeOptions()).Run(rec, dir)
+	}()
+
+	var timeout <-chan time.Time
+	var firstRemote string
+	for {
+		select {
+		case o := <-done:
+			rec.mu.Lock()
+			remote, wrote := append([]string(nil), rec.remote...), rec.writes
+			rec.mu.Unlock()
+			if o.err != nil {
+				return nil, &Error{Dir: dir, Remote: remote, Err: o.err}
+			}
+			y, err := o.m.AsYaml()
+			if err != nil {
+				return nil, &Error{Dir: dir, Err: err}
+			}
+			return &Result{YAML: y, Objects: o.m.Size(), Inputs: rec.observations(), Remote: remote, wrote: wrote}, nil
+		case ref := <-remoteSeen:
+			if timeout == nil {
+				firstRemote = ref
+				t := time.NewTimer(opts.RemoteTimeout)
+				defer t.Stop()
+				timeout = t.C
+			}
+		case <-timeout:
+			// The render goroutine is abandoned; kustomize's git runner
+			// kills its own child processes after its timeout.
+			return nil, &RemoteTimeoutError{Dir: dir, URL: firstRemote, Timeout: opts.RemoteTimeout}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// setsOpenAPI reports whether any local kustomization reachable from dir
+// uses the `openapi:` field, which mutates kyaml's global schema.
+func setsOpenAPI(fsys filesys.FileSystem, dir string, seen map[string]bool) bool {
+	abs := filepath.Clean(dir)
+	if seen[abs] {
+		return false
+	}
+	seen[abs] = true
+	var k kustRefs
+	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		b, err := fsys.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			continue
+		}
+		if yaml.Unmarshal(b, &k) != nil {
+			return false
+		}
+		break
+	}
+	if len(k.OpenAPI) > 0 {
+		return true
+	}
+	for _, list := range [][]string{k.Resources, k.Bases, k.Components} {
+		for _, ref := range list {
+			sub := filepath.Join(dir, ref)
+			if !IsRemote(ref) && fsys.IsDir(sub) && setsOpenAPI(fsys, sub, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
