@@ -28,13 +28,13 @@ func Files(dir string, files map[string][]byte) error {
 	info, err := os.Stat(dir)
 	switch {
 	case err == nil && !info.IsDir():
-		return fmt.Errorf("output directory %s: exists and is not a directory", dir)
+		return fmt.Errorf("exists and is not a directory")
 	case err == nil:
 		return intoExisting(dir, names, files)
 	case errors.Is(err, fs.ErrNotExist):
 		return intoNew(dir, names, files)
 	default:
-		return fmt.Errorf("output directory %s: %w", dir, err)
+		return err
 	}
 }
 
@@ -52,13 +52,13 @@ func intoExisting(dir string, names []string, files map[string][]byte) error {
 		}
 		if err != nil {
 			cleanup()
-			return fmt.Errorf("output directory %s: %w", dir, err)
+			return err
 		}
 	}
 	for i, n := range names {
 		if err := os.Rename(tmps[i], filepath.Join(dir, n)); err != nil {
 			cleanup()
-			return fmt.Errorf("output directory %s: %w", dir, err)
+			return err
 		}
 	}
 	return nil
@@ -67,26 +67,26 @@ func intoExisting(dir string, names []string, files map[string][]byte) error {
 func intoNew(dir string, names []string, files map[string][]byte) error {
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("output directory %s: %w", dir, err)
+		return err
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("output directory %s: %w", dir, err)
+		return err
 	}
 	for _, n := range names {
 		if err := os.WriteFile(filepath.Join(tmp, n), files[n], 0o644); err != nil {
 			_ = os.RemoveAll(tmp)
-			return fmt.Errorf("output directory %s: %w", dir, err)
+			return err
 		}
 	}
 	// MkdirTemp makes 0700; outputs are for sharing like any build artifact.
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		_ = os.RemoveAll(tmp)
-		return fmt.Errorf("output directory %s: %w", dir, err)
+		return err
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		_ = os.RemoveAll(tmp)
-		return fmt.Errorf("output directory %s: %w", dir, err)
+		return err
 	}
 	return nil
 }

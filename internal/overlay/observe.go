@@ -117,6 +117,7 @@ type recorder struct {
 	order   []obsKey
 	writes  bool     // kustomize wrote (a git clone's cleanup): not cacheable
 	remote  []string // remote references found in kustomization files
+	kfiles  []string // kustomization files read, in order
 	onRemot func(ref string)
 }
 
@@ -164,6 +165,9 @@ func (r *recorder) ReadFile(path string) ([]byte, error) {
 	if err == nil {
 		ans = digest(b)
 		if isKustomizationFile(path) {
+			r.mu.Lock()
+			r.kfiles = append(r.kfiles, path)
+			r.mu.Unlock()
 			r.scanKustomization(b)
 		}
 	}
@@ -284,6 +288,26 @@ func (r *recorder) scanKustomization(b []byte) {
 			}
 		}
 	}
+}
+
+// brokenKustomization returns the first kustomization file read that is
+// not valid YAML: kustomize's own message ("invalid Kustomization: yaml:
+// line 2: ...") does not say which of the tree's kustomizations it means.
+func (r *recorder) brokenKustomization() string {
+	r.mu.Lock()
+	files := append([]string(nil), r.kfiles...)
+	r.mu.Unlock()
+	for _, f := range files {
+		b, err := r.FileSystem.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var v any
+		if yaml.Unmarshal(b, &v) != nil {
+			return f
+		}
+	}
+	return ""
 }
 
 // IsRemote reports whether a kustomization reference is fetched over the

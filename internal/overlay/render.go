@@ -76,7 +76,10 @@ func (e *RemoteTimeoutError) Error() string {
 
 // Error is a failed render; Err is kustomize's own message.
 type Error struct {
-	Dir    string
+	Dir string
+	// File is the kustomization at fault when kustomize's message does
+	// not name it.
+	File   string
 	Remote []string
 	Err    error
 }
@@ -88,6 +91,9 @@ func (e *Error) Error() string {
 			msg += fmt.Sprintf(" (the kustomization references remote base %s)", ref)
 			break
 		}
+	}
+	if e.File != "" && !strings.Contains(msg, e.File) {
+		return fmt.Sprintf("%s: %s", e.File, msg)
 	}
 	return fmt.Sprintf("%s: %s", e.Dir, msg)
 }
@@ -143,7 +149,11 @@ func Render(ctx context.Context, fsys filesys.FileSystem, dir string, opts Optio
 			remote, wrote := append([]string(nil), rec.remote...), rec.writes
 			rec.mu.Unlock()
 			if o.err != nil {
-				return nil, &Error{Dir: dir, Remote: remote, Err: o.err}
+				e := &Error{Dir: dir, Remote: remote, Err: o.err}
+				if strings.Contains(o.err.Error(), "invalid Kustomization") {
+					e.File = rec.brokenKustomization()
+				}
+				return nil, e
 			}
 			y, err := o.m.AsYaml()
 			if err != nil {
