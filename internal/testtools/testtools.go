@@ -1,0 +1,71 @@
+// Package testtools finds the peer tools that envctl's tests compare
+// against (the kustomize CLI, kubeconform). In CI a missing tool fails the
+// test; on a laptop it skips with the command that installs it.
+package testtools
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// KustomizeVersion is the kustomize CLI release that uses the same
+// sigs.k8s.io/kustomize/api as envctl, so their output must match byte for byte.
+const KustomizeVersion = "v5.8.2"
+
+// Kustomize returns the path of the kustomize CLI at KustomizeVersion.
+func Kustomize(tb testing.TB) string {
+	tb.Helper()
+	install := "go install sigs.k8s.io/kustomize/kustomize/v5@" + KustomizeVersion
+	path := find("ENVCTL_KUSTOMIZE", "kustomize")
+	if path == "" {
+		missing(tb, "the kustomize CLI is not installed; run: "+install)
+		return ""
+	}
+	out, err := exec.Command(path, "version").Output()
+	if err != nil || strings.TrimSpace(string(out)) != KustomizeVersion {
+		missing(tb, "kustomize at "+path+" is "+strings.TrimSpace(string(out))+", want "+KustomizeVersion+"; run: "+install)
+		return ""
+	}
+	return path
+}
+
+// find looks in $env, then $GOBIN / $GOPATH/bin (where go install puts
+// tools), then PATH.
+func find(env, name string) string {
+	if p := os.Getenv(env); p != "" {
+		return p
+	}
+	var dirs []string
+	if d := os.Getenv("GOBIN"); d != "" {
+		dirs = append(dirs, d)
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		for _, d := range filepath.SplitList(strings.TrimSpace(string(out))) {
+			dirs = append(dirs, filepath.Join(d, "bin"))
+		}
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	return ""
+}
+
+// InCI reports whether the tests run in CI, where nothing may be skipped.
+func InCI() bool { return os.Getenv("CI") != "" }
+
+func missing(tb testing.TB, msg string) {
+	tb.Helper()
+	if InCI() {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg)
+}
