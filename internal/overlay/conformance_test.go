@@ -166,4 +166,3 @@ func firstDiff(got, want []byte) string {
 	}
 	return "(lengths differ)"
 }
-
