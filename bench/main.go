@@ -1,0 +1,176 @@
+// Command bench measures envctl against the kustomize CLI on the same
+// trees in the same run and prints each time, the ratios and peak memory.
+//
+//	go run ./bench                       # all scenarios, 10 envs x 2,000 objects
+//	go run ./bench -envs 4 -objects 500  # a quicker run
+//
+// Scenarios:
+//  1. one example environment (environments/prod), cold: envctl build --no-cache
+//     vs kustomize build, median of -runs runs each;
+//  2. a generated repository, cold: envctl build --all -o DIR with an empty
+//     cache vs a loop of kustomize build over the environments;
+//  3. the same after editing one value in one environment;
+//  4. the same with nothing changed;
+//  5. peak memory of scenario 2's envctl --all vs kustomize's largest
+//     single-environment peak.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/envctl/envctl/bench/gen"
+)
+
+type run struct {
+	wall   time.Duration
+	maxRSS int64 // KiB
+	out    []byte
+}
+
+func execute(dir string, env []string, name string, args ...string) (run, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return run{}, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.Bytes())
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return run{wall: wall, maxRSS: ru.Maxrss, out: stdout.Bytes()}, nil
+}
+
+func median(rs []run) run {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].wall < rs[j].wall })
+	return rs[len(rs)/2]
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func findKustomize() string {
+	if p := os.Getenv("ENVCTL_KUSTOMIZE"); p != "" {
+		return p
+	}
+	out, _ := exec.Command("go", "env", "GOPATH").Output()
+	p := filepath.Join(strings.TrimSpace(string(out)), "bin", "kustomize")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	if p, err := exec.LookPath("kustomize"); err == nil {
+		return p
+	}
+	must(fmt.Errorf("kustomize CLI not found: go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.2"))
+	return ""
+}
+
+func main() {
+	envs := flag.Int("envs", 10, "environments in the generated repository")
+	objects := flag.Int("objects", 2000, "objects per generated environment")
+	runs := flag.Int("runs", 5, "runs per tool for scenario 1 (median reported)")
+	example := flag.String("example", "environments/prod", "example environment for scenario 1, relative to the repository root")
+	flag.Parse()
+
+	root, err := os.Getwd()
+	must(err)
+	work, err := os.MkdirTemp("", "envctl-bench-")
+	must(err)
+	defer os.RemoveAll(work)
+	envctl := filepath.Join(work, "envctl")
+	build := exec.Command("go", "build", "-o", envctl, "./cmd/envctl")
+	build.Stderr = os.Stderr
+	must(build.Run())
+	kustomize := findKustomize()
+	kv, _ := exec.Command(kustomize, "version").Output()
+
+	fmt.Printf("machine: %s/%s, %d cores, %s; kustomize %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), kv)
+
+	// 1. one example environment, cold.
+	var e, k []run
+	for i := 0; i < *runs; i++ {
+		r, err := execute(root, nil, envctl, "build", *example, "--no-cache")
+		must(err)
+		e = append(e, r)
+		r, err = execute(root, nil, kustomize, "build", *example)
+		must(err)
+		k = append(k, r)
+	}
+	em, km := median(e), median(k)
+	same := bytes.Equal(em.out, km.out)
+	fmt.Printf("\n1. %s, cold (median of %d)\n", *example, *runs)
+	fmt.Printf("   envctl build --no-cache  %8.3fs  peak %6.1f MiB\n", em.wall.Seconds(), mib(em.maxRSS))
+	fmt.Printf("   kustomize build          %8.3fs  peak %6.1f MiB\n", km.wall.Seconds(), mib(km.maxRSS))
+	fmt.Printf("   envctl/kustomize time: %.3fx (goal <= 1.05x); identical output: %v\n", em.wall.Seconds()/km.wall.Seconds(), same)
+
+	// 2-5. the generated repository.
+	repo := filepath.Join(work, "repo")
+	must(gen.Write(repo, gen.Spec{Envs: *envs, Objects: *objects}))
+	names := make([]string, *envs)
+	for i := range names {
+		names[i] = fmt.Sprintf("env-%02d", i)
+	}
+	cache := []string{"ENVCTL_CACHE_DIR=" + filepath.Join(work, "cache")}
+	out := filepath.Join(work, "out")
+	loop := func() (time.Duration, int64, map[string][]byte) {
+		var total time.Duration
+		var peak int64
+		outs := map[string][]byte{}
+		for _, n := range names {
+			r, err := execute(repo, nil, kustomize, "build", "environments/"+n)
+			must(err)
+			total += r.wall
+			peak = max(peak, r.maxRSS)
+			outs[n] = r.out
+		}
+		return total, peak, outs
+	}
+	check := func(want map[string][]byte) bool {
+		for n, w := range want {
+			got, err := os.ReadFile(filepath.Join(out, n+".yaml"))
+			if err != nil || !bytes.Equal(got, w) {
+				return false
+			}
+		}
+		return true
+	}
+	scenario := func(title string, goal float64) (run, int64) {
+		r, err := execute(repo, cache, envctl, "build", "--all", "-o", out)
+		must(err)
+		lt, lpeak, want := loop()
+		fmt.Printf("\n%s (%d environments x %d objects)\n", title, *envs, *objects)
+		fmt.Printf("   envctl build --all -o DIR  %8.3fs  peak %7.1f MiB\n", r.wall.Seconds(), mib(r.maxRSS))
+		fmt.Printf("   loop of kustomize build    %8.3fs  peak %7.1f MiB (largest single environment)\n", lt.Seconds(), mib(lpeak))
+		fmt.Printf("   speed-up: %.1fx (goal >= %gx); identical output: %v\n", lt.Seconds()/r.wall.Seconds(), goal, check(want))
+		return r, lpeak
+	}
+	cold, kpeak := scenario("2. generated repository, cold cache", 1.5)
+
+	k3 := filepath.Join(repo, "environments", names[len(names)/2], "kustomization.yaml")
+	b, err := os.ReadFile(k3)
+	must(err)
+	must(os.WriteFile(k3, bytes.Replace(b, []byte("LOG_LEVEL=debug"), []byte("LOG_LEVEL=trace"), 1), 0o644))
+	scenario("3. after editing one value in "+names[len(names)/2], 8)
+	scenario("4. nothing changed", 100)
+
+	fmt.Printf("\n5. peak memory: envctl --all cold %.1f MiB vs kustomize one environment %.1f MiB: %.2fx (goal <= 2x)\n",
+		mib(cold.maxRSS), mib(kpeak), float64(cold.maxRSS)/float64(kpeak))
+}
+
+func mib(kib int64) float64 { return float64(kib) / 1024 }
