@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs envctl's whole test suite on a fresh machine (this is the README's
+# test command, and what CI runs):
+#   1. installs the peer tools the tests compare against (kustomize v5.8.2),
+#      cached under $ENVCTL_TEST_BIN;
+#   2. installs etcd and builds the real kube-apiserver that the cluster
+#      tests run against (hack/ci-deps.sh; ~8 minutes the first time);
+#   3. go vet, then go test ./... (extra arguments are passed to go test).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export ENVCTL_TEST_BIN="${ENVCTL_TEST_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/envctl-test}"
+tools="$ENVCTL_TEST_BIN/bin"
+mkdir -p "$tools"
+
+install_tool() { # name version package
+	local bin="$tools/$1-$2"
+	if [[ ! -x "$bin" ]]; then
+		echo "test.sh: installing $1 $2" >&2
+		local tmp
+		tmp="$(mktemp -d)"
+		GOBIN="$tmp" go install "$3@$2"
+		mv "$tmp/$1" "$bin"
+		rm -rf "$tmp"
+	fi
+	echo "$bin"
+}
+
+ENVCTL_KUSTOMIZE="$(install_tool kustomize v5.8.2 sigs.k8s.io/kustomize/kustomize/v5)"
+export ENVCTL_KUSTOMIZE
+
+if [[ -f hack/ci-deps.sh ]]; then
+	bash hack/ci-deps.sh
+fi
+
+go vet ./...
+go test ./... "$@"
