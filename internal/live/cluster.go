@@ -1,0 +1,271 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// DefaultRequestTimeout bounds each request to the API server.
+const DefaultRequestTimeout = 30 * time.Second
+
+// ConnectOptions say which cluster to talk to, with kubectl's flags.
+type ConnectOptions struct {
+	// Kubeconfig is --kubeconfig; "" means $KUBECONFIG or ~/.kube/config,
+	// and in-cluster configuration when neither exists.
+	Kubeconfig string
+	// Context is the kubeconfig context; "" means the current context.
+	Context string
+	// RequestTimeout bounds every request, and connecting.
+	RequestTimeout time.Duration
+}
+
+// Cluster is a read-only connection to one API server.
+type Cluster struct {
+	// Server is the API server URL, for messages.
+	Server string
+	// Namespace is the kubeconfig context's namespace, if it sets one.
+	Namespace string
+
+	dyn     dynamic.Interface
+	mapper  meta.RESTMapper
+	timeout time.Duration
+}
+
+// UnreachableError is a cluster that did not answer.
+type UnreachableError struct {
+	Server string
+	Err    error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the API server %s: %v", e.Server, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Connect loads the kubeconfig as kubectl does (contexts, exec credential
+// plugins, in-cluster fallback) and checks that the API server answers
+// within the request timeout.
+func Connect(ctx context.Context, o ConnectOptions) (*Cluster, error) {
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = o.Kubeconfig
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	ns, _, _ := cc.Namespace()
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = o.RequestTimeout
+	// A dead address should fail within the timeout, not the OS's minutes.
+	dialer := &net.Dialer{Timeout: o.RequestTimeout, KeepAlive: 30 * time.Second}
+	cfg.Dial = dialer.DialContext
+	// Reads of a few hundred objects come in a few dozen LISTs; the
+	// client-side limiter's default of 5 QPS would dominate the run.
+	cfg.QPS, cfg.Burst = 100, 200
+	cfg.UserAgent = "envctl"
+
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Server: cfg.Host, Namespace: ns, timeout: o.RequestTimeout}
+	if _, err := dc.ServerVersion(); err != nil {
+		return nil, classify(c.Server, err)
+	}
+	c.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	if c.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// classify turns transport failures into a message naming the server.
+func classify(server string, err error) error {
+	var ue *url.Error
+	var ne net.Error
+	switch {
+	case apierrors.IsUnauthorized(err):
+		return fmt.Errorf("the API server %s refused the credentials: %w", server, err)
+	case errors.As(err, &ue), errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded):
+		return &UnreachableError{Server: server, Err: err}
+	}
+	return fmt.Errorf("%s: %w", server, err)
+}
+
+// Query says what to read: every object of these kinds in these namespaces.
+type Query struct {
+	// Kinds are the group/version/kinds to list, typically every kind the
+	// environment renders.
+	Kinds []schema.GroupVersionKind
+	// Namespaces are where namespaced kinds are listed.
+	Namespaces []string
+	// Selector is a label selector that narrows every LIST ("" = all).
+	Selector string
+	// Jobs bounds concurrent LISTs; 0 means 8.
+	Jobs int
+}
+
+// Problem is a kind that could not be read; the rest were.
+type Problem struct {
+	Kind      schema.GroupVersionKind
+	Namespace string
+	// Reason is "forbidden", "not served" or "error".
+	Reason string
+	Err    error
+}
+
+func (p Problem) String() string {
+	where := ""
+	if p.Namespace != "" {
+		where = " in namespace " + p.Namespace
+	}
+	return fmt.Sprintf("%s %s%s: %s", p.Kind.GroupVersion(), p.Kind.Kind, where, p.Err)
+}
+
+// Result is what a Read found.
+type Result struct {
+	// Objects are the live objects, sorted by kind, namespace and name.
+	Objects []*yaml.RNode
+	// Problems are the kinds that could not be read.
+	Problems []Problem
+	// Lists is the number of LIST calls made.
+	Lists int
+}
+
+// Read lists every queried kind once per namespace (once in all for
+// cluster-scoped kinds). Kinds the user may not list or the server does not
+// serve are Problems; other failures abort the read.
+func (c *Cluster) Read(ctx context.Context, q Query) (*Result, error) {
+	type call struct {
+		gvk     schema.GroupVersionKind
+		mapping *meta.RESTMapping
+		ns      string
+	}
+	var calls []call
+	res := &Result{}
+	seen := map[string]bool{}
+	for _, gvk := range q.Kinds {
+		m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			// The version may be gone while the kind is still served.
+			if m, err = c.mapper.RESTMapping(gvk.GroupKind()); err != nil {
+				if meta.IsNoMatchError(err) {
+					res.Problems = append(res.Problems, Problem{Kind: gvk, Reason: "not served", Err: fmt.Errorf("the server does not serve this kind")})
+					continue
+				}
+				return nil, classify(c.Server, err)
+			}
+		}
+		namespaces := []string{""}
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			namespaces = q.Namespaces
+		}
+		for _, ns := range namespaces {
+			key := m.Resource.String() + "/" + ns
+			if !seen[key] {
+				seen[key] = true
+				calls = append(calls, call{gvk, m, ns})
+			}
+		}
+	}
+	jobs := q.Jobs
+	if jobs <= 0 {
+		jobs = 8
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	for _, cl := range calls {
+		g.Go(func() error {
+			objs, err := c.list(gctx, cl.mapping, cl.ns, q.Selector)
+			mu.Lock()
+			defer mu.Unlock()
+			res.Lists++
+			switch {
+			case err == nil:
+				res.Objects = append(res.Objects, objs...)
+			case apierrors.IsForbidden(err):
+				res.Problems = append(res.Problems, Problem{Kind: cl.gvk, Namespace: cl.ns, Reason: "forbidden", Err: fmt.Errorf("forbidden: the user may not list %s", cl.mapping.Resource.GroupResource())})
+			case apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err):
+				res.Problems = append(res.Problems, Problem{Kind: cl.gvk, Namespace: cl.ns, Reason: "not served", Err: err})
+			default:
+				return classify(c.Server, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	SortObjects(res.Objects)
+	sort.Slice(res.Problems, func(i, j int) bool { return res.Problems[i].String() < res.Problems[j].String() })
+	return res, nil
+}
+
+func (c *Cluster) list(ctx context.Context, m *meta.RESTMapping, ns, selector string) ([]*yaml.RNode, error) {
+	var ri dynamic.ResourceInterface = c.dyn.Resource(m.Resource)
+	if ns != "" {
+		ri = c.dyn.Resource(m.Resource).Namespace(ns)
+	}
+	var out []*yaml.RNode
+	opts := metav1.ListOptions{LabelSelector: selector, Limit: 500}
+	for {
+		ctx, cancel := context.WithTimeout(ctx, c.timeout)
+		l, err := ri.List(ctx, opts)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range l.Items {
+			// LIST returns items without apiVersion/kind set by some
+			// servers' conversions; the list's own is authoritative.
+			if item.GetKind() == "" {
+				item.SetAPIVersion(m.GroupVersionKind.GroupVersion().String())
+				item.SetKind(m.GroupVersionKind.Kind)
+			}
+			n, err := yaml.FromMap(item.Object)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, n)
+		}
+		if l.GetContinue() == "" {
+			return out, nil
+		}
+		opts.Continue = l.GetContinue()
+	}
+}
+
+// SortObjects orders objects by apiVersion, kind, namespace and name, so
+// output never depends on the order the server or the goroutines chose.
+func SortObjects(objs []*yaml.RNode) {
+	key := func(n *yaml.RNode) string {
+		return strings.Join([]string{n.GetApiVersion(), n.GetKind(), n.GetNamespace(), n.GetName()}, "\x00")
+	}
+	sort.SliceStable(objs, func(i, j int) bool { return key(objs[i]) < key(objs[j]) })
+}
