@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -29,6 +30,25 @@ type Config struct {
 	APIVersion   string        `yaml:"apiVersion"`
 	Kind         string        `yaml:"kind"`
 	Environments []Environment `yaml:"environments"`
+	// Ignore lists fields that drift detection skips in every environment:
+	// fields another controller or team manages.
+	Ignore []IgnoreRule `yaml:"ignore,omitempty"`
+}
+
+// IgnoreRule selects objects (every selector is optional) and a field in
+// them that drift detection skips.
+type IgnoreRule struct {
+	// APIVersion selects by API group ("apps/v1" selects group apps).
+	APIVersion string `yaml:"apiVersion,omitempty"`
+	Kind       string `yaml:"kind,omitempty"`
+	Namespace  string `yaml:"namespace,omitempty"`
+	// Name is a glob: *, ?, [a-z].
+	Name string `yaml:"name,omitempty"`
+	// Path is a JSON pointer (RFC 6901) to the skipped field, e.g.
+	// /spec/replicas; empty skips the selected objects altogether.
+	Path string `yaml:"path"`
+
+	line int
 }
 
 // Environment is one deployable environment: an overlay directory and,
@@ -43,6 +63,12 @@ type Environment struct {
 	Context string `yaml:"context,omitempty"`
 	// Namespace is the default namespace of the environment's objects.
 	Namespace string `yaml:"namespace,omitempty"`
+	// Selector holds labels that every object of the environment carries:
+	// live reads are narrowed to them, and a live object that carries them
+	// but is no longer rendered is reported as an orphan.
+	Selector map[string]string `yaml:"selector,omitempty"`
+	// Ignore adds drift ignore rules for this environment only.
+	Ignore []IgnoreRule `yaml:"ignore,omitempty"`
 
 	line int
 }
@@ -105,6 +131,19 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 			}
 		}
 	}
+	if err := checkIgnores(file, cfg.Ignore, valueOf(root.Content[0], "ignore"), "ignore"); err != nil {
+		return nil, err
+	}
+	envNodes := valueOf(root.Content[0], "environments")
+	for i := range cfg.Environments {
+		var n *yaml.Node
+		if envNodes != nil && i < len(envNodes.Content) {
+			n = valueOf(envNodes.Content[i], "ignore")
+		}
+		if err := checkIgnores(file, cfg.Environments[i].Ignore, n, fmt.Sprintf("environments[%d].ignore", i)); err != nil {
+			return nil, err
+		}
+	}
 	seen := map[string]int{}
 	for i, e := range cfg.Environments {
 		key := fmt.Sprintf("environments[%d]", i)
@@ -124,6 +163,27 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		seen[e.Name] = i
 	}
 	return &cfg, nil
+}
+
+// checkIgnores validates ignore rules; seq is their YAML node, for lines.
+func checkIgnores(file string, rules []IgnoreRule, seq *yaml.Node, key string) error {
+	for i, r := range rules {
+		line := 0
+		if seq != nil && i < len(seq.Content) {
+			line = seq.Content[i].Line
+		}
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if r.Path != "" && !strings.HasPrefix(r.Path, "/") {
+			return &ConfigError{File: file, Line: line, Key: k + ".path", Msg: fmt.Sprintf("%q is not a JSON pointer: it must start with / (e.g. /spec/replicas)", r.Path)}
+		}
+		if _, err := path.Match(r.Name, ""); err != nil {
+			return &ConfigError{File: file, Line: line, Key: k + ".name", Msg: fmt.Sprintf("%q is not a valid glob", r.Name)}
+		}
+		if r.Path == "" && r.Kind == "" && r.Name == "" && r.APIVersion == "" && r.Namespace == "" {
+			return &ConfigError{File: file, Line: line, Key: k, Msg: "selects every field of every object; give a path or a selector"}
+		}
+	}
+	return nil
 }
 
 func validName(s string) bool {
@@ -180,6 +240,8 @@ func knownKeys(typeName string) []string {
 		t = reflect.TypeOf(Config{})
 	case "Environment":
 		t = reflect.TypeOf(Environment{})
+	case "IgnoreRule":
+		t = reflect.TypeOf(IgnoreRule{})
 	default:
 		return nil
 	}

@@ -73,7 +73,7 @@ func TestBadConfigNamesTheFileLineAndKey(t *testing.T) {
 		cfg  string
 		want []string
 	}{
-		{"unknown top-level key", header + "enviroments: []\n", []string{"envctl.yaml:3: enviroments: unknown key (known keys: apiVersion, kind, environments)"}},
+		{"unknown top-level key", header + "enviroments: []\n", []string{"envctl.yaml:3: enviroments: unknown key (known keys: apiVersion, kind, environments, ignore)"}},
 		{"unknown environment key", header + "environments:\n- name: a\n  path: a\n  contxt: x\n", []string{"envctl.yaml:6: contxt: unknown key", "context"}},
 		{"duplicate key", header + "environments:\n- name: a\n  name: b\n  path: a\n", []string{"envctl.yaml:5:", `"name" already defined at line 4`}},
 		{"duplicate environment name", header + "environments:\n- name: a\n  path: a\n- name: a\n  path: a\n", []string{"envctl.yaml:6", "environments[1].name", `duplicate environment name "a"`}},
@@ -157,5 +157,47 @@ func TestResolve(t *testing.T) {
 	}
 	if _, err := r.Resolve(fsys, "/r", "./nope"); err == nil || !strings.Contains(err.Error(), "no such directory") {
 		t.Errorf("missing dir: %v", err)
+	}
+}
+
+func TestDriftSettingsDecode(t *testing.T) {
+	cfg := `apiVersion: envctl.dev/v1alpha1
+kind: Config
+environments:
+- name: a
+  path: a
+  selector: {app.kubernetes.io/part-of: shop}
+  ignore:
+  - kind: Deployment
+    path: /spec/template/metadata/annotations
+ignore:
+- apiVersion: autoscaling/v2
+  name: "api-*"
+  path: /spec/minReplicas
+`
+	c, err := ParseConfig("envctl.yaml", []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Environments[0].Selector["app.kubernetes.io/part-of"] != "shop" || len(c.Environments[0].Ignore) != 1 || c.Ignore[0].Name != "api-*" {
+		t.Fatalf("decoded %+v", c)
+	}
+}
+
+func TestBadIgnoreRulesNameTheLine(t *testing.T) {
+	header := "apiVersion: envctl.dev/v1alpha1\nkind: Config\n"
+	for name, tt := range map[string]struct{ cfg, want string }{
+		"a path that is not a pointer": {header + "ignore:\n- kind: Deployment\n  path: spec.replicas\n", "envctl.yaml:4: ignore[0].path: \"spec.replicas\" is not a JSON pointer"},
+		"a bad glob":                   {header + "ignore:\n- name: \"[a\"\n  path: /x\n", "envctl.yaml:4: ignore[0].name"},
+		"a rule that selects all":      {header + "ignore:\n- path: \"\"\n", "selects every field of every object"},
+		"an unknown key in a rule":     {header + "ignore:\n- kind: X\n  pointer: /x\n", "envctl.yaml:5: pointer: unknown key (known keys: apiVersion, kind, namespace, name, path)"},
+		"a bad rule in an environment": {header + "environments:\n- name: a\n  path: a\n  ignore:\n  - path: x\n", "envctl.yaml:7: environments[0].ignore[0].path"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseConfig("envctl.yaml", []byte(tt.cfg))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
 	}
 }
