@@ -1,0 +1,361 @@
+// Command validate compares envctl's built-in Kubernetes schema validation
+// (package internal/k8sschema) with kubeconform v0.8.0 judging the same
+// objects with the same schemas (exported by k8sschema.ExportKubeconform),
+// and reports both tools' times and whether their verdicts agree.
+//
+//	GOBIN=/tmp/kc-bin go install github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
+//	go run ./bench/validate -kubeconform /tmp/kc-bin/kubeconform -n 5000
+//
+// The corpus is the example repository's rendered environments
+// (cmd/envctl/testdata/golden) and k8sschema's valid test objects,
+// replicated under new names to -n objects; every tenth object gets one of
+// a few typical mistakes (an unknown field, a string where an integer
+// belongs, a bad quantity, invalid base64), so both tools must find the
+// same invalid objects. envctl's side is measured in process from the
+// YAML bytes (split, decode, validate); its first pass is cold (every
+// schema compile is included), the second runs with the schemas compiled. kubeconform runs as a process with -strict,
+// so its time includes its start-up.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/envctl/envctl/internal/k8sschema"
+)
+
+func main() {
+	n := flag.Int("n", 2000, "objects in the corpus")
+	version := flag.String("version", k8sschema.Newest(), "Kubernetes version")
+	kc := flag.String("kubeconform", "", "kubeconform binary (default: kubeconform on PATH; skipped if none)")
+	root := flag.String("repo", ".", "envctl repository root (for the corpus)")
+	flag.Parse()
+	if err := run(*n, *version, *kc, *root); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/validate:", err)
+		os.Exit(1)
+	}
+}
+
+type verdicts map[string]bool // "Kind name" → valid
+
+func run(n int, version, kc, root string) error {
+	tmp, err := os.MkdirTemp("", "envctl-bench-validate")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	corpus, broken, err := buildCorpus(root, version, n)
+	if err != nil {
+		return err
+	}
+	input := filepath.Join(tmp, "objects.yaml")
+	if err := os.WriteFile(input, corpus, 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("corpus: %d objects (%d with a mistake), %d KiB, Kubernetes %s, strict\n", n, broken, len(corpus)>>10, version)
+
+	// buildCorpus used the non-strict Set; the strict one is still cold
+	// (but for the bundle's decoding, ~10 ms, shared by both).
+	for i, workers := range []int{1, runtime.GOMAXPROCS(0)} {
+		start := time.Now()
+		ours, err := validateEnvctl(corpus, version, workers)
+		if err != nil {
+			return err
+		}
+		state := "schemas compiled"
+		if i == 0 {
+			state = "cold: compiling included"
+		}
+		fmt.Printf("envctl (k8sschema, %d worker(s), in process, %s): %v, %d invalid\n", workers, state, time.Since(start).Round(time.Millisecond), countInvalid(ours))
+	}
+
+	if kc == "" {
+		if p, err := exec.LookPath("kubeconform"); err == nil {
+			kc = p
+		}
+	}
+	if kc == "" {
+		fmt.Println("kubeconform: not found (-kubeconform PATH); comparison skipped")
+		return nil
+	}
+	schemas := filepath.Join(tmp, "schemas")
+	if err := k8sschema.ExportKubeconform(schemas, version, true); err != nil {
+		return err
+	}
+	start := time.Now()
+	theirs, err := validateKubeconform(kc, schemas, input)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("kubeconform v0.8.0 (-strict, exported schemas, process): %v, %d invalid\n", time.Since(start).Round(time.Millisecond), countInvalid(theirs))
+
+	ours, err := validateEnvctl(corpus, version, 1)
+	if err != nil {
+		return err
+	}
+	var disagree []string
+	for k, v := range ours {
+		if tv, ok := theirs[k]; !ok || tv != v {
+			disagree = append(disagree, fmt.Sprintf("%s: envctl valid=%v, kubeconform valid=%v (reported=%v)", k, v, tv, ok))
+		}
+	}
+	sort.Strings(disagree)
+	if len(disagree) > 0 {
+		return fmt.Errorf("verdicts differ on %d objects:\n%s", len(disagree), strings.Join(disagree, "\n"))
+	}
+	fmt.Printf("verdicts agree on all %d objects\n", len(ours))
+	return nil
+}
+
+func countInvalid(v verdicts) int {
+	n := 0
+	for _, ok := range v {
+		if !ok {
+			n++
+		}
+	}
+	return n
+}
+
+// buildCorpus replicates the known-valid objects to n, renaming them, and
+// breaks every tenth.
+func buildCorpus(root, version string, n int) ([]byte, int, error) {
+	files, _ := filepath.Glob(filepath.Join(root, "cmd/envctl/testdata/golden/*.yaml"))
+	files = append(files, filepath.Join(root, "internal/k8sschema/testdata/valid.yaml"))
+	set, err := k8sschema.Load(version, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	var base []map[string]any
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%v (run from the repository root or pass -repo)", err)
+		}
+		for _, doc := range splitYAML(data) {
+			obj, err := decode(doc)
+			if err != nil || obj == nil {
+				continue
+			}
+			if vs, err := set.Validate(obj); err != nil || len(vs) > 0 {
+				continue // unknown kinds (CRDs) are not part of the comparison
+			}
+			base = append(base, obj)
+		}
+	}
+	if len(base) == 0 {
+		return nil, 0, errors.New("no objects for the corpus")
+	}
+	mistakes := []func(map[string]any) bool{
+		func(o map[string]any) bool { return setIn(o, []string{"metadata", "labelz"}, map[string]any{"a": "b"}) },
+		func(o map[string]any) bool {
+			return (o["kind"] == "Deployment" || o["kind"] == "StatefulSet") && setIn(o, []string{"spec", "replicas"}, "3")
+		},
+		func(o map[string]any) bool {
+			return o["kind"] == "Secret" && setIn(o, []string{"data", "broken"}, "not base64!")
+		},
+		func(o map[string]any) bool {
+			return o["kind"] == "Deployment" && setIn(o, []string{"spec", "template", "spec", "containers", "0", "resources", "limits", "cpu"}, "one core")
+		},
+	}
+	var buf bytes.Buffer
+	broken := 0
+	for i := 0; i < n; i++ {
+		obj := deepCopy(base[i%len(base)]).(map[string]any)
+		meta, _ := obj["metadata"].(map[string]any)
+		if meta == nil {
+			meta = map[string]any{}
+			obj["metadata"] = meta
+		}
+		meta["name"] = fmt.Sprintf("%v-%d", meta["name"], i)
+		if i%10 == 9 {
+			for j := range mistakes {
+				if mistakes[(i/10+j)%len(mistakes)](obj) {
+					broken++
+					break
+				}
+			}
+		}
+		y, err := yaml.Marshal(obj)
+		if err != nil {
+			return nil, 0, err
+		}
+		buf.WriteString("---\n")
+		buf.Write(y)
+	}
+	return buf.Bytes(), broken, nil
+}
+
+// setIn sets a value at a path of object keys (and numeric array indexes)
+// that must exist up to the last element's parent.
+func setIn(obj map[string]any, path []string, v any) bool {
+	var cur any = obj
+	for i, p := range path {
+		last := i == len(path)-1
+		switch c := cur.(type) {
+		case map[string]any:
+			if last {
+				c[p] = v
+				return true
+			}
+			next, ok := c[p]
+			if !ok {
+				if p == "spec" || p == "data" {
+					return false
+				}
+				next = map[string]any{}
+				c[p] = next
+			}
+			cur = next
+		case []any:
+			var idx int
+			if _, err := fmt.Sscanf(p, "%d", &idx); err != nil || idx >= len(c) {
+				return false
+			}
+			if last {
+				c[idx] = v
+				return true
+			}
+			cur = c[idx]
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+func splitYAML(data []byte) [][]byte {
+	var docs [][]byte
+	for _, d := range bytes.Split(append([]byte("\n"), data...), []byte("\n---\n")) {
+		if len(bytes.TrimSpace(d)) > 0 {
+			docs = append(docs, d)
+		}
+	}
+	return docs
+}
+
+func decode(doc []byte) (map[string]any, error) {
+	j, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(j))
+	d.UseNumber()
+	var obj map[string]any
+	if err := d.Decode(&obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+func key(obj map[string]any) string {
+	name := ""
+	if m, ok := obj["metadata"].(map[string]any); ok {
+		name, _ = m["name"].(string)
+	}
+	return fmt.Sprintf("%v %s", obj["kind"], name)
+}
+
+func validateEnvctl(corpus []byte, version string, workers int) (verdicts, error) {
+	set, err := k8sschema.Load(version, true)
+	if err != nil {
+		return nil, err
+	}
+	docs := splitYAML(corpus)
+	out := make(verdicts, len(docs))
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	next := make(chan []byte)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for doc := range next {
+				obj, err := decode(doc)
+				var vs []k8sschema.Violation
+				if err == nil {
+					vs, err = set.Validate(obj)
+				}
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if obj != nil {
+					out[key(obj)] = len(vs) == 0
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, d := range docs {
+		next <- d
+	}
+	close(next)
+	wg.Wait()
+	return out, firstErr
+}
+
+func validateKubeconform(kc, schemas, input string) (verdicts, error) {
+	loc := filepath.Join(schemas, "{{ .ResourceKind }}{{ .KindSuffix }}.json")
+	cmd := exec.Command(kc, "-strict", "-verbose", "-output", "json", "-schema-location", loc, input)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return nil, err
+	}
+	var res struct {
+		Resources []struct {
+			Kind, Name, Status, Msg string
+		} `json:"resources"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		return nil, fmt.Errorf("kubeconform output: %v\n%s%s", err, stdout.Bytes(), stderr.Bytes())
+	}
+	out := verdicts{}
+	for _, r := range res.Resources {
+		switch r.Status {
+		case "statusValid":
+			out[r.Kind+" "+r.Name] = true
+		case "statusInvalid":
+			out[r.Kind+" "+r.Name] = false
+		default:
+			return nil, fmt.Errorf("kubeconform: %s %s: %s %s", r.Kind, r.Name, r.Status, r.Msg)
+		}
+	}
+	return out, nil
+}
+
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = deepCopy(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = deepCopy(e)
+		}
+		return out
+	}
+	return v
+}

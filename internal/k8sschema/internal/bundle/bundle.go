@@ -1,0 +1,81 @@
+// Package bundle is the on-disk format of the embedded Kubernetes schema
+// bundles: one gzip-compressed compact JSON document per Kubernetes minor
+// version, written by ../gen and read by package k8sschema.
+package bundle
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// Bundle is the schemas of one Kubernetes version.
+type Bundle struct {
+	// Kubernetes is the exact release the schemas come from, e.g. "v1.34.4".
+	Kubernetes string `json:"kubernetes"`
+	// Kinds lists every group/version/kind with a schema, sorted by
+	// group, version, kind.
+	Kinds []Kind `json:"kinds"`
+	// Defs holds the translated JSON Schemas (draft 2020-12, not strict),
+	// by OpenAPI definition name; they refer to each other with
+	// "#/$defs/NAME".
+	Defs map[string]any `json:"$defs"`
+}
+
+// Kind maps a group/version/kind to its definition.
+type Kind struct {
+	Group   string `json:"group,omitempty"` // "" is the core group
+	Version string `json:"version"`
+	Kind    string `json:"kind"`
+	Def     string `json:"def"`
+	// Namespaced is true for namespaced resources, false for
+	// cluster-scoped ones, and absent where the API paths do not say
+	// (kinds that are not resources, such as DeleteOptions).
+	Namespaced *bool `json:"namespaced,omitempty"`
+}
+
+// APIVersion is the kind's apiVersion field value ("v1", "apps/v1").
+func (k Kind) APIVersion() string {
+	if k.Group == "" {
+		return k.Version
+	}
+	return k.Group + "/" + k.Version
+}
+
+// Encode writes b as gzip-compressed compact JSON. The output depends only
+// on b (map keys are sorted, the gzip header carries no time or name).
+func Encode(w io.Writer, b *Bundle) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(b); err != nil {
+		return err
+	}
+	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+	if err != nil {
+		return err
+	}
+	if _, err := zw.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// Decode reads a bundle written by Encode. Numbers are json.Number, as
+// github.com/santhosh-tekuri/jsonschema expects of decoded schemas.
+func Decode(r io.Reader) (*Bundle, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("schema bundle: %w", err)
+	}
+	defer zr.Close()
+	dec := json.NewDecoder(zr)
+	dec.UseNumber()
+	var b Bundle
+	if err := dec.Decode(&b); err != nil {
+		return nil, fmt.Errorf("schema bundle: %w", err)
+	}
+	return &b, nil
+}
