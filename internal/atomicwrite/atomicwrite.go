@@ -106,3 +106,24 @@ func writeTemp(dir, pattern string, data []byte) (string, error) {
 	}
 	return f.Name(), f.Close()
 }
+
+// File writes data to path through a temporary file beside it, so readers
+// see the old content or the new, never a part.
+func File(path string, data []byte) error {
+	st, err := os.Stat(path)
+	if err == nil && st.IsDir() {
+		return fmt.Errorf("is a directory")
+	}
+	t, err := writeTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*", data)
+	if err != nil {
+		if t != "" {
+			_ = os.Remove(t)
+		}
+		return err
+	}
+	if err := os.Rename(t, path); err != nil {
+		_ = os.Remove(t)
+		return err
+	}
+	return nil
+}

@@ -35,6 +35,8 @@ Exit codes: 0 success, 1 findings (invalid objects, drift), 2 usage or runtime e
 	cmd.AddCommand(
 		NewCmdBuild(f, nil),
 		NewCmdEnvs(f, nil),
+		NewCmdDiff(f, nil),
+		NewCmdSnapshot(f, nil),
 		NewCmdVersion(f),
 	)
 	return cmd

@@ -37,6 +37,9 @@ type ConnectOptions struct {
 	Context string
 	// RequestTimeout bounds every request, and connecting.
 	RequestTimeout time.Duration
+	// InCluster uses the pod's service account instead of a kubeconfig,
+	// for the drift job running inside the cluster.
+	InCluster bool
 }
 
 // Cluster is a read-only connection to one API server.
@@ -70,15 +73,26 @@ func Connect(ctx context.Context, o ConnectOptions) (*Cluster, error) {
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = DefaultRequestTimeout
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.Kubeconfig
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
-	cfg, err := cc.ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	var cfg *rest.Config
+	var ns string
+	if o.InCluster {
+		c, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("--in-cluster: %w", err)
+		}
+		cfg = c
+	} else {
+		rules := clientcmd.NewDefaultClientConfigLoadingRules()
+		rules.ExplicitPath = o.Kubeconfig
+		overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
+		cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+		c, err := cc.ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("loading kubeconfig: %w", err)
+		}
+		cfg = c
+		ns, _, _ = cc.Namespace()
 	}
-	ns, _, _ := cc.Namespace()
 	cfg = rest.CopyConfig(cfg)
 	cfg.Timeout = o.RequestTimeout
 	// A dead address should fail within the timeout, not the OS's minutes.

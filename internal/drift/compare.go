@@ -1,0 +1,478 @@
+package drift
+
+import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// object is one parsed, normalised object.
+type object struct {
+	id          ObjectID
+	tree        map[string]any // noise stripped; Secret data decoded
+	labels      map[string]any
+	lastApplied any
+	hasLA       bool
+	managed     []managedEntry
+	created     string // metadata.creationTimestamp
+	controlled  bool   // has an ownerReference with controller: true
+	secret      bool
+	index       int
+}
+
+// comparer holds what one Compare call shares between objects.
+type comparer struct {
+	opts     Options
+	managers []string
+	rules    []rule
+	renames  map[renameKey]ObjectID
+	desired  map[key]*object
+}
+
+// Compare compares the desired objects (the repository's rendering) with
+// the live ones (the cluster's, or a snapshot's) and reports the drift.
+// It does not modify its arguments. See the package documentation for what
+// counts as drift.
+func Compare(desired, live []*yaml.RNode, opts Options) (*Report, error) {
+	c := &comparer{opts: opts, managers: opts.FieldManagers, renames: map[renameKey]ObjectID{}}
+	if c.managers == nil {
+		c.managers = DefaultFieldManagers
+	}
+	for i, r := range opts.Ignore {
+		cr, err := compileRule(r)
+		if err != nil {
+			return nil, fmt.Errorf("ignore rule %d: %w", i+1, err)
+		}
+		c.rules = append(c.rules, cr)
+	}
+
+	dObjs, err := c.parseAll(desired, "desired")
+	if err != nil {
+		return nil, err
+	}
+	lObjs, err := c.parseAll(live, "live")
+	if err != nil {
+		return nil, err
+	}
+
+	// Scope: well-known cluster-scoped kinds, and kinds the cluster shows
+	// without namespace.
+	clusterScoped := map[[2]string]bool{}
+	for _, o := range lObjs {
+		if o.id.Namespace == "" {
+			clusterScoped[[2]string{o.id.Group, o.id.Kind}] = true
+		}
+	}
+	for _, o := range dObjs {
+		gk := [2]string{o.id.Group, o.id.Kind}
+		md := mapAt(o.tree, "metadata")
+		switch {
+		case builtinClusterScoped[gk] || clusterScoped[gk]:
+			o.id.Namespace = ""
+			delete(md, "namespace")
+		case o.id.Namespace == "" && opts.DefaultNamespace != "":
+			o.id.Namespace = opts.DefaultNamespace
+			md["namespace"] = opts.DefaultNamespace
+		}
+	}
+
+	liveByKey := make(map[key]*object, len(lObjs))
+	for _, o := range lObjs {
+		if prev, dup := liveByKey[o.id.key()]; dup {
+			return nil, fmt.Errorf("live objects %d and %d are the same object, %s", prev.index+1, o.index+1, o.id)
+		}
+		liveByKey[o.id.key()] = o
+	}
+	desiredByKey := make(map[key]*object, len(dObjs))
+	for _, o := range dObjs {
+		if prev, dup := desiredByKey[o.id.key()]; dup {
+			return nil, fmt.Errorf("desired objects %d and %d are the same object, %s", prev.index+1, o.index+1, o.id)
+		}
+		desiredByKey[o.id.key()] = o
+	}
+	c.desired = desiredByKey
+
+	c.addHPARules(dObjs)
+
+	consumed := make(map[key]bool, len(lObjs))
+	pairs := make(map[key]*object, len(dObjs)) // desired key → live object
+	var kept []*object
+	for _, d := range dObjs {
+		if c.wholeIgnored(d.id) {
+			consumed[d.id.key()] = true
+			continue
+		}
+		kept = append(kept, d)
+		if l := liveByKey[d.id.key()]; l != nil {
+			pairs[d.id.key()] = l
+			consumed[d.id.key()] = true
+		}
+	}
+
+	// Hashed ConfigMaps and Secrets whose exact name is not live: pair with
+	// the live generation of the same base name.
+	renamed := map[key]*Rename{}
+	liveRefs := refCounts(lObjs)
+	for _, d := range kept {
+		if pairs[d.id.key()] != nil || !isHashable(d.id.Group, d.id.Kind) {
+			continue
+		}
+		base, ok := hashedBase(d.id.Name)
+		if !ok {
+			continue
+		}
+		var cands []*object
+		for _, l := range lObjs {
+			if consumed[l.id.key()] || l.id.Group != d.id.Group || l.id.Kind != d.id.Kind || l.id.Namespace != d.id.Namespace {
+				continue
+			}
+			if lb, ok := hashedBase(l.id.Name); ok && lb == base && desiredByKey[l.id.key()] == nil {
+				cands = append(cands, l)
+			}
+		}
+		if len(cands) == 0 {
+			continue
+		}
+		slices.SortFunc(cands, func(a, b *object) int {
+			ra := liveRefs[refKey(a.id)]
+			rb := liveRefs[refKey(b.id)]
+			if ra != rb {
+				return rb - ra // most referenced first
+			}
+			if c := strings.Compare(b.created, a.created); c != 0 {
+				return c // newest first
+			}
+			return strings.Compare(a.id.Name, b.id.Name)
+		})
+		l := cands[0]
+		pairs[d.id.key()] = l
+		consumed[l.id.key()] = true
+		rn := &Rename{Base: base, From: l.id.Name, To: d.id.Name}
+		renamed[d.id.key()] = rn
+		c.renames[renameKey{d.id.Namespace, d.id.Kind, rn.From, rn.To}] = d.id
+	}
+
+	// Which desired workloads reference which desired ConfigMaps/Secrets.
+	rolls := map[key][]ObjectID{}
+	for _, d := range kept {
+		ps := podSpecPath(d.id.Group, d.id.Kind)
+		if ps == nil {
+			continue
+		}
+		for _, r := range podRefs(mapAt(d.tree, ps...)) {
+			k := key{"", r.kind, d.id.Namespace, r.name}
+			if renamed[k] != nil {
+				rolls[k] = append(rolls[k], d.id)
+			}
+		}
+	}
+
+	results := make([]ObjectResult, 0, len(kept)+len(lObjs)-len(consumed))
+	for _, d := range kept {
+		res := ObjectResult{ID: d.id, Secret: d.secret}
+		l := pairs[d.id.key()]
+		if l == nil {
+			res.Status = StatusMissing
+			results = append(results, res)
+			continue
+		}
+		if rn := renamed[d.id.key()]; rn != nil {
+			res.Renamed = rn
+			res.Rolls = rolls[d.id.key()]
+			slices.SortFunc(res.Rolls, compareIDs)
+		}
+		res.Changes = c.compareObject(d, l, res.Renamed != nil)
+		res.Status = StatusInSync
+		if len(res.Changes) > 0 || res.Renamed != nil {
+			res.Status = StatusChanged
+		}
+		results = append(results, res)
+	}
+
+	if opts.Selector != nil {
+		results = append(results, c.orphans(lObjs, consumed, kept, desiredByKey, liveByKey)...)
+	}
+
+	sortResults(results)
+	return &Report{Environment: opts.Environment, Summary: summarize(results), Objects: results}, nil
+}
+
+func refKey(id ObjectID) ref { return ref{id.Kind, id.Namespace + "/" + id.Name} }
+
+// refCounts counts, per ConfigMap/Secret, the live workloads whose pod
+// templates reference it.
+func refCounts(objs []*object) map[ref]int {
+	counts := map[ref]int{}
+	for _, o := range objs {
+		ps := podSpecPath(o.id.Group, o.id.Kind)
+		if ps == nil {
+			continue
+		}
+		for _, r := range podRefs(mapAt(o.tree, ps...)) {
+			counts[ref{r.kind, o.id.Namespace + "/" + r.name}]++
+		}
+	}
+	return counts
+}
+
+func (c *comparer) wholeIgnored(id ObjectID) bool {
+	for _, r := range c.rules {
+		if r.whole && r.selects(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// addHPARules ignores spec.replicas of every workload that a desired
+// HorizontalPodAutoscaler scales.
+func (c *comparer) addHPARules(objs []*object) {
+	for _, o := range objs {
+		if o.id.Group != "autoscaling" || o.id.Kind != "HorizontalPodAutoscaler" {
+			continue
+		}
+		t := mapAt(o.tree, "spec", "scaleTargetRef")
+		kind, name := str(t["kind"]), str(t["name"])
+		if kind == "" || name == "" {
+			continue
+		}
+		r := rule{kind: kind, namespace: o.id.Namespace, exactName: name, anyGroup: true, tokens: []string{"spec", "replicas"}}
+		if av := str(t["apiVersion"]); av != "" {
+			r.group, _ = splitAPIVersion(av)
+			r.anyGroup = false
+		}
+		c.rules = append(c.rules, r)
+	}
+}
+
+// orphans reports the live objects that match the selector and are not
+// rendered. Skipped: objects a controller owns (ReplicaSets, Pods, Jobs of
+// CronJobs, EndpointSlices), Endpoints named after a Service, and the
+// PersistentVolumeClaims a desired StatefulSet's volumeClaimTemplates
+// create.
+func (c *comparer) orphans(lObjs []*object, consumed map[key]bool, kept []*object, desiredByKey, liveByKey map[key]*object) []ObjectResult {
+	claims := map[string]bool{} // namespace/prefix of StatefulSet PVC names
+	for _, d := range kept {
+		if d.id.Group == "apps" && d.id.Kind == "StatefulSet" {
+			for _, t := range listAt(d.tree, "spec", "volumeClaimTemplates") {
+				if n := str(mapAt(t, "metadata")["name"]); n != "" {
+					claims[d.id.Namespace+"/"+n+"-"+d.id.Name+"-"] = true
+				}
+			}
+		}
+	}
+	var out []ObjectResult
+	for _, l := range lObjs {
+		if consumed[l.id.key()] || c.wholeIgnored(l.id) || l.controlled || !c.selected(l) {
+			continue
+		}
+		if l.id.Group == "" && l.id.Kind == "Endpoints" {
+			svc := key{"", "Service", l.id.Namespace, l.id.Name}
+			if desiredByKey[svc] != nil || liveByKey[svc] != nil {
+				continue
+			}
+		}
+		if l.id.Group == "" && l.id.Kind == "PersistentVolumeClaim" && isClaimOf(claims, l.id) {
+			continue
+		}
+		res := ObjectResult{ID: l.id, Status: StatusOrphaned, Secret: l.secret}
+		if isHashable(l.id.Group, l.id.Kind) {
+			if base, ok := hashedBase(l.id.Name); ok {
+				for _, d := range kept {
+					if db, ok := hashedBase(d.id.Name); ok && db == base && d.id.Kind == l.id.Kind && d.id.Group == l.id.Group && d.id.Namespace == l.id.Namespace {
+						res.SupersededBy = d.id.Name
+						break
+					}
+				}
+			}
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+func isClaimOf(claims map[string]bool, id ObjectID) bool {
+	i := strings.LastIndexByte(id.Name, '-')
+	if i < 0 {
+		return false
+	}
+	for _, r := range id.Name[i+1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	// name = <template>-<statefulset>-<ordinal>
+	return claims[id.Namespace+"/"+id.Name[:i+1]]
+}
+
+func (c *comparer) selected(l *object) bool {
+	for k, v := range c.opts.Selector {
+		lv, ok := l.labels[k]
+		if !ok || !isScalar(lv) || fmt.Sprint(lv) != v {
+			return false
+		}
+	}
+	return true
+}
+
+// parseAll converts and normalises objects.
+func (c *comparer) parseAll(nodes []*yaml.RNode, side string) ([]*object, error) {
+	out := make([]*object, 0, len(nodes))
+	for i, rn := range nodes {
+		if rn == nil || rn.YNode() == nil {
+			return nil, fmt.Errorf("%s object %d is nil", side, i+1)
+		}
+		tree, ok := fromYAML(rn.YNode()).(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s object %d is not a mapping", side, i+1)
+		}
+		o, err := c.newObject(tree, side == "desired")
+		if err != nil {
+			return nil, fmt.Errorf("%s object %d: %w", side, i+1, err)
+		}
+		o.index = i
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func (c *comparer) newObject(tree map[string]any, desired bool) (*object, error) {
+	av, kind := str(tree["apiVersion"]), str(tree["kind"])
+	md := mapAt(tree, "metadata")
+	name := str(md["name"])
+	if av == "" || kind == "" {
+		return nil, fmt.Errorf("no apiVersion or kind")
+	}
+	if name == "" {
+		return nil, fmt.Errorf("%s %s has no metadata.name", av, kind)
+	}
+	group, version := splitAPIVersion(av)
+	o := &object{
+		id:   ObjectID{Group: group, Version: version, Kind: kind, Namespace: str(md["namespace"]), Name: name},
+		tree: tree,
+	}
+	o.secret = group == "" && kind == "Secret"
+	o.labels = mapAt(md, "labels")
+	o.created = str(md["creationTimestamp"])
+	for _, or := range listAt(md, "ownerReferences") {
+		if b, _ := mapAt(or)["controller"].(bool); b {
+			o.controlled = true
+		}
+	}
+	if !desired {
+		o.managed = parseManagedFields(md["managedFields"], c.managers)
+	}
+	ann := mapAt(md, "annotations")
+	if s := str(ann[lastAppliedAnnotation]); s != "" && !desired {
+		if la, ok := parseJSONTree(s); ok {
+			o.lastApplied, o.hasLA = la, true
+			if o.secret {
+				foldSecret(mapAt(la))
+			}
+		}
+	}
+	stripNoise(tree)
+	if o.secret {
+		foldSecret(tree)
+	}
+	if group == "" && kind == "ConfigMap" {
+		canonicalBinary(tree)
+	}
+	return o, nil
+}
+
+// Metadata the API server or tooling maintains: never drift.
+var noiseMetadata = []string{
+	"uid", "resourceVersion", "generation", "creationTimestamp", "managedFields",
+	"selfLink", "deletionTimestamp", "deletionGracePeriodSeconds",
+}
+
+var noiseAnnotations = []string{
+	lastAppliedAnnotation,
+	"deployment.kubernetes.io/revision",
+	// kyaml reader annotations: never sent to a cluster.
+	"config.kubernetes.io/index", "config.kubernetes.io/path", "config.k8s.io/id",
+}
+
+func stripNoise(tree map[string]any) {
+	// apiVersion and kind are the identity (the version may differ).
+	delete(tree, "apiVersion")
+	delete(tree, "kind")
+	delete(tree, "status")
+	md := mapAt(tree, "metadata")
+	for _, k := range noiseMetadata {
+		delete(md, k)
+	}
+	ann := mapAt(md, "annotations")
+	for _, k := range noiseAnnotations {
+		delete(ann, k)
+	}
+	for k := range ann {
+		if strings.HasPrefix(k, "internal.config.kubernetes.io/") {
+			delete(ann, k)
+		}
+	}
+}
+
+// foldSecret decodes a Secret's data and folds stringData into it, as the
+// API server does, so that values compare by content.
+func foldSecret(tree map[string]any) {
+	if tree == nil {
+		return
+	}
+	data := map[string]any{}
+	for k, v := range mapAt(tree, "data") {
+		if s, ok := decodeBase64(v); ok {
+			data[k] = s
+		} else {
+			data[k] = v
+		}
+	}
+	for k, v := range mapAt(tree, "stringData") {
+		data[k] = v
+	}
+	_, hadData := tree["data"]
+	_, hadString := tree["stringData"]
+	delete(tree, "stringData")
+	if hadData || hadString {
+		tree["data"] = data
+	}
+}
+
+// canonicalBinary re-encodes a ConfigMap's binaryData without line breaks.
+func canonicalBinary(tree map[string]any) {
+	for k, v := range mapAt(tree, "binaryData") {
+		if s, ok := decodeBase64(v); ok {
+			mapAt(tree, "binaryData")[k] = base64.StdEncoding.EncodeToString([]byte(s))
+		}
+	}
+}
+
+var builtinClusterScoped = map[[2]string]bool{}
+
+func init() {
+	for _, gk := range []string{
+		"/Namespace", "/Node", "/PersistentVolume", "/ComponentStatus",
+		"rbac.authorization.k8s.io/ClusterRole", "rbac.authorization.k8s.io/ClusterRoleBinding",
+		"apiextensions.k8s.io/CustomResourceDefinition", "apiregistration.k8s.io/APIService",
+		"admissionregistration.k8s.io/MutatingWebhookConfiguration",
+		"admissionregistration.k8s.io/ValidatingWebhookConfiguration",
+		"admissionregistration.k8s.io/ValidatingAdmissionPolicy",
+		"admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding",
+		"admissionregistration.k8s.io/MutatingAdmissionPolicy",
+		"admissionregistration.k8s.io/MutatingAdmissionPolicyBinding",
+		"scheduling.k8s.io/PriorityClass", "node.k8s.io/RuntimeClass",
+		"networking.k8s.io/IngressClass", "networking.k8s.io/IPAddress", "networking.k8s.io/ServiceCIDR",
+		"storage.k8s.io/StorageClass", "storage.k8s.io/CSIDriver", "storage.k8s.io/CSINode",
+		"storage.k8s.io/VolumeAttachment", "storage.k8s.io/VolumeAttributesClass",
+		"certificates.k8s.io/CertificateSigningRequest",
+		"flowcontrol.apiserver.k8s.io/FlowSchema", "flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration",
+		"resource.k8s.io/DeviceClass",
+	} {
+		g, k, _ := strings.Cut(gk, "/")
+		builtinClusterScoped[[2]string{g, k}] = true
+	}
+}
