@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -54,32 +53,17 @@ func BenchmarkCompare500(b *testing.B) {
 	}
 }
 
-// TestCompareFiveHundredObjectsIsFast guards the design goal (500 desired
-// against 500 live objects in well under 100 ms) with a margin for slow,
-// busy CI machines; BenchmarkCompare500 measures it.
-func TestCompareFiveHundredObjectsIsFast(t *testing.T) {
-	if testing.Short() {
-		t.Skip("timing")
-	}
+// TestCompareFiveHundredObjects checks the fleet that BenchmarkCompare500
+// times (no timing asserts in tests: the benchmark measures speed).
+func TestCompareFiveHundredObjects(t *testing.T) {
 	desired, live := fleet(t, 500)
-	best := time.Hour
-	var r *Report
-	for range 5 {
-		start := time.Now()
-		var err error
-		r, err = Compare(desired, live, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		best = min(best, time.Since(start))
+	r, err := Compare(desired, live, Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if r.Summary.Objects != 500 || r.Summary.Changed != 34 {
 		t.Errorf("summary %+v", r.Summary)
 	}
-	if best > 250*time.Millisecond {
-		t.Errorf("500 objects took %v at best, want well under 100ms", best)
-	}
-	t.Logf("500 vs 500 objects: %v", best)
 }
 
 // Compare shares nothing between calls: environments are compared in

@@ -84,10 +84,20 @@ func parseFieldSet(v any) *fieldSet {
 // Paths in the report are relative to the object; secret says that the
 // object's data was folded from stringData (so f:stringData counts too).
 func (fs *fieldSet) lookup(p []seg, secret bool) *fieldSet {
+	set, _ := fs.lookupAtomic(p, secret)
+	return set
+}
+
+// lookupAtomic is lookup that also reports whether ownership of p comes
+// only from owning an atomic list above it. Such an entry owns the list's
+// value as applied, but the server may have defaulted fields inside its
+// items (a StatefulSet's volumeClaimTemplates get apiVersion, kind,
+// volumeMode and status), so it does not show that p itself was declared.
+func (fs *fieldSet) lookupAtomic(p []seg, secret bool) (*fieldSet, bool) {
 	cur := fs
 	for i, s := range p {
 		if cur == nil {
-			return nil
+			return nil, false
 		}
 		if !s.item {
 			next := cur.fields[s.key]
@@ -99,7 +109,7 @@ func (fs *fieldSet) lookup(p []seg, secret bool) *fieldSet {
 		}
 		if len(cur.keyed) == 0 && len(cur.values) == 0 && len(cur.index) == 0 {
 			// An atomic list: the entry owns the list and all of it.
-			return cur
+			return cur, i < len(p)-1
 		}
 		var next *fieldSet
 		switch {
@@ -125,7 +135,7 @@ func (fs *fieldSet) lookup(p []seg, secret bool) *fieldSet {
 		}
 		cur = next
 	}
-	return cur
+	return cur, false
 }
 
 // itemHasKey reports whether a list item carries every key field of a

@@ -390,7 +390,10 @@ func (w *objWalker) declared() bool {
 		return true
 	}
 	for _, e := range w.managed {
-		if e.applier && e.set.lookup(w.path, w.secret) != nil {
+		if !e.applier {
+			continue
+		}
+		if set, inAtomic := e.set.lookupAtomic(w.path, w.secret); set != nil && !inAtomic {
 			return true
 		}
 	}
