@@ -1,0 +1,220 @@
+// Command diff measures `envctl diff` against `kubectl diff` (client-side,
+// its default) and `kubectl diff --server-side` on a generated 500-object
+// environment applied to a real kube-apiserver (internal/testcluster), in
+// the same run, with the same kubeconfig and objects. envctl's render is
+// counted in its time and kustomize's in kubectl's (kustomize build DIR |
+// kubectl diff -f -). It measures after a fresh apply and after a set of
+// mutations, and checks that each tool reported exactly the expected drift.
+//
+//	bash hack/build-kube-apiserver.sh && go run ./bench/diff
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/envctl/envctl/bench/gen"
+	"github.com/envctl/envctl/internal/testcluster"
+)
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	wall time.Duration
+	code int
+	out  string
+}
+
+func run(dir string, env []string, name string, args ...string) result {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := result{wall: time.Since(start), out: out.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		must(err)
+	}
+	if r.code > 1 {
+		must(fmt.Errorf("%s %v exited %d: %s", name, args, r.code, errb.String()))
+	}
+	return r
+}
+
+func median(rs []result) result {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].wall < rs[j].wall })
+	return rs[len(rs)/2]
+}
+
+// kubectlObjects extracts the objects kubectl diff reports from its diff
+// headers: "diff -u -N /tmp/LIVE-1/apps.v1.Deployment.env-00.svc-0001 ...".
+func kubectlObjects(out string) []string {
+	seen := map[string]bool{}
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(line, "diff -u -N ") {
+			continue
+		}
+		f := strings.Fields(line)[3]
+		base := filepath.Base(f) // group.version.Kind.namespace.name
+		parts := strings.Split(base, ".")
+		if len(parts) < 4 {
+			continue
+		}
+		kind, name := parts[len(parts)-3], parts[len(parts)-1]
+		seen[kind+"/"+name] = true
+	}
+	return sorted(seen)
+}
+
+func envctlObjects(out string) []string {
+	var rep struct {
+		Reports []struct {
+			Objects []struct {
+				ID      struct{ Kind, Name string } `json:"id"`
+				Status  string                      `json:"status"`
+				Renamed *struct{ Base string }      `json:"renamed"`
+			} `json:"objects"`
+		} `json:"reports"`
+	}
+	must(json.Unmarshal([]byte(out), &rep))
+	seen := map[string]bool{}
+	for _, r := range rep.Reports {
+		for _, o := range r.Objects {
+			if o.Status != "in-sync" {
+				seen[o.ID.Kind+"/"+o.ID.Name] = true
+			}
+		}
+	}
+	return sorted(seen)
+}
+
+func sorted(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func main() {
+	objects := flag.Int("objects", 500, "objects in the generated environment")
+	runs := flag.Int("runs", 3, "runs per measurement (median reported)")
+	flag.Parse()
+
+	work, err := os.MkdirTemp("", "envctl-diffbench-")
+	must(err)
+	defer os.RemoveAll(work)
+	envctl := filepath.Join(work, "envctl")
+	b := exec.Command("go", "build", "-o", envctl, "./cmd/envctl")
+	b.Stderr = os.Stderr
+	must(b.Run())
+	kustomize := os.Getenv("ENVCTL_KUSTOMIZE")
+	if kustomize == "" {
+		out, _ := exec.Command("go", "env", "GOPATH").Output()
+		kustomize = filepath.Join(strings.TrimSpace(string(out)), "bin", "kustomize")
+	}
+	kubectl, err := testcluster.KubectlPath()
+	must(err)
+
+	c, err := testcluster.New(testcluster.Options{})
+	must(err)
+	defer c.Stop()
+
+	repoDir := filepath.Join(work, "repo")
+	must(gen.Write(repoDir, gen.Spec{Envs: 1, Objects: *objects}))
+	envDir := "environments/env-00"
+	kc := []string{"KUBECONFIG=" + c.Kubeconfig}
+	run(repoDir, kc, kubectl, "create", "namespace", "env-00")
+	rendered := run(repoDir, nil, kustomize, "build", envDir).out
+	must(os.WriteFile(filepath.Join(work, "rendered.yaml"), []byte(rendered), 0o644))
+	// Client-side apply, so both kubectl diff modes have their baseline.
+	run(repoDir, kc, kubectl, "apply", "-f", filepath.Join(work, "rendered.yaml"))
+
+	kv, _ := exec.Command(kubectl, "version", "--client", "-o", "json").Output()
+	var kver struct{ ClientVersion struct{ GitVersion string } }
+	_ = json.Unmarshal(kv, &kver)
+	fmt.Printf("machine: %s/%s, %d cores, %s; kube-apiserver %s; kubectl %s; %d objects\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), testcluster.KubeAPIServerVersion, kver.ClientVersion.GitVersion, *objects)
+
+	cacheDir := filepath.Join(work, "cache")
+	measure := func(title string, expected []string) {
+		fmt.Printf("\n%s (expected drift: %d objects)\n", title, len(expected))
+		type tool struct {
+			name string
+			fn   func() result
+			objs func(string) []string
+		}
+		pipe := func(extra string) func() result {
+			return func() result {
+				return run(repoDir, kc, "sh", "-c", fmt.Sprintf("%s build %s | %s diff %s -f -", kustomize, envDir, kubectl, extra))
+			}
+		}
+		tools := []tool{
+			{"envctl diff (cold render cache)", func() result {
+				os.RemoveAll(cacheDir)
+				return run(repoDir, append(kc, "ENVCTL_CACHE_DIR="+cacheDir), envctl, "diff", "env-00", "--context", testcluster.UserAdmin, "-n", "env-00", "-o", "json")
+			}, envctlObjects},
+			{"envctl diff (warm render cache)", func() result {
+				return run(repoDir, append(kc, "ENVCTL_CACHE_DIR="+cacheDir), envctl, "diff", "env-00", "--context", testcluster.UserAdmin, "-n", "env-00", "-o", "json")
+			}, envctlObjects},
+			{"kubectl diff (client-side)", pipe(""), kubectlObjects},
+			{"kubectl diff --server-side", pipe("--server-side"), kubectlObjects},
+		}
+		want := strings.Join(expected, ",")
+		var times []time.Duration
+		for _, t := range tools {
+			var rs []result
+			for i := 0; i < *runs; i++ {
+				rs = append(rs, t.fn())
+			}
+			m := median(rs)
+			got := t.objs(m.out)
+			exact := strings.Join(got, ",") == want
+			fmt.Printf("   %-34s %8.3fs  exit %d  reported %3d objects  exactly the expected: %v\n", t.name, m.wall.Seconds(), m.code, len(got), exact)
+			if !exact {
+				fmt.Printf("      reported: %v\n", got)
+			}
+			times = append(times, m.wall)
+		}
+		fmt.Printf("   envctl cold vs kubectl diff: %.1fx faster (goal >= 10x); vs --server-side: %.1fx (goal >= 2x)\n",
+			times[2].Seconds()/times[0].Seconds(), times[3].Seconds()/times[0].Seconds())
+		fmt.Printf("   envctl warm vs --server-side: %.1fx (goal >= 10x)\n", times[3].Seconds()/times[1].Seconds())
+	}
+	measure("after a fresh apply", nil)
+
+	// Mutations a person makes by hand; every one is drift.
+	run(repoDir, kc, kubectl, "-n", "env-00", "scale", "deployment/svc-0001", "--replicas=7")
+	run(repoDir, kc, kubectl, "-n", "env-00", "set", "image", "deployment/svc-0002", "app=example/app:hotfix")
+	run(repoDir, kc, kubectl, "-n", "env-00", "delete", "service", "svc-0003")
+	cm := strings.TrimSpace(run(repoDir, kc, kubectl, "-n", "env-00", "get", "configmap", "-o", "name").out)
+	var svc4 string
+	for _, l := range strings.Split(cm, "\n") {
+		if strings.Contains(l, "svc-0004-config-") {
+			svc4 = strings.TrimPrefix(l, "configmap/")
+		}
+	}
+	run(repoDir, kc, kubectl, "-n", "env-00", "patch", "configmap", svc4, "--type=merge", "-p", `{"data":{"LOG_LEVEL":"trace"}}`)
+	run(repoDir, kc, kubectl, "-n", "env-00", "patch", "deployment", "svc-0005", "--type=json", "-p", `[{"op":"replace","path":"/spec/template/spec/containers/0/ports/0/containerPort","value":9090}]`)
+	expected := []string{"ConfigMap/" + svc4, "Deployment/svc-0001", "Deployment/svc-0002", "Deployment/svc-0005", "Service/svc-0003"}
+	sort.Strings(expected)
+	measure("after 5 mutations (scale, image, delete, ConfigMap edit, port)", expected)
+}
