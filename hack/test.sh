@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs envctl's whole test suite on a fresh machine (this is the README's
 # test command, and what CI runs):
-#   1. installs the peer tools the tests compare against (kustomize v5.8.2),
-#      cached under $ENVCTL_TEST_BIN;
+#   1. installs the peer tools the tests compare against (kustomize v5.8.2,
+#      kubeconform v0.8.0), cached under $ENVCTL_TEST_BIN;
 #   2. installs etcd and builds the real kube-apiserver that the cluster
 #      tests run against (hack/ci-deps.sh; ~8 minutes the first time);
 #   3. go vet, then go test ./... (extra arguments are passed to go test).
@@ -27,7 +27,8 @@ install_tool() { # name version package
 }
 
 ENVCTL_KUSTOMIZE="$(install_tool kustomize v5.8.2 sigs.k8s.io/kustomize/kustomize/v5)"
-export ENVCTL_KUSTOMIZE
+ENVCTL_KUBECONFORM="$(install_tool kubeconform v0.8.0 github.com/yannh/kubeconform/cmd/kubeconform)"
+export ENVCTL_KUSTOMIZE ENVCTL_KUBECONFORM
 
 if [[ -f hack/ci-deps.sh ]]; then
 	bash hack/ci-deps.sh

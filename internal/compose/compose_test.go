@@ -1,0 +1,73 @@
+package compose
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/envctl/envctl/internal/rendercache"
+	"github.com/envctl/envctl/internal/repo"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+func envs(t *testing.T, bodies map[string]string) (filesys.FileSystem, []repo.Environment) {
+	t.Helper()
+	fsys := filesys.MakeFsInMemory()
+	var out []repo.Environment
+	for _, name := range []string{"a", "b", "c", "d"} {
+		body, ok := bodies[name]
+		if !ok {
+			continue
+		}
+		dir := "/r/environments/" + name
+		if err := fsys.WriteFile(dir+"/kustomization.yaml", []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, repo.Environment{Name: name, Path: dir})
+	}
+	return fsys, out
+}
+
+const good = "configMapGenerator:\n- name: x\n  literals: [A=1]\n"
+
+func TestRenderKeepsTheRequestedOrderAndUsesTheCache(t *testing.T) {
+	fsys, es := envs(t, map[string]string{"a": good, "b": good, "c": good})
+	cache := rendercache.Open(t.TempDir(), "test")
+	var events atomic.Int32
+	req := Request{FS: fsys, Envs: es, Cache: cache, Jobs: 2, Progress: func(Event) { events.Add(1) }}
+	out, err := Render(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range out {
+		if r.Env.Name != es[i].Name || r.Cached || r.Result.Objects != 1 {
+			t.Errorf("out[%d] = %s cached=%v objects=%d", i, r.Env.Name, r.Cached, r.Result.Objects)
+		}
+	}
+	if events.Load() != 6 {
+		t.Errorf("progress events = %d, want a start and a finish per environment", events.Load())
+	}
+	out, err = Render(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range out {
+		if !r.Cached {
+			t.Errorf("%s was rendered again", r.Env.Name)
+		}
+	}
+}
+
+func TestEveryFailureIsReportedInNameOrderAndNothingIsReturned(t *testing.T) {
+	fsys, es := envs(t, map[string]string{"a": good, "b": "resources: [missing-b.yaml]\n", "c": good, "d": "resources: [missing-d.yaml]\n"})
+	out, err := Render(context.Background(), Request{FS: fsys, Envs: es, Jobs: 3})
+	if err == nil || out != nil {
+		t.Fatalf("out=%v err=%v", out, err)
+	}
+	msg := err.Error()
+	b, d := strings.Index(msg, "missing-b.yaml"), strings.Index(msg, "missing-d.yaml")
+	if b < 0 || d < 0 || b > d {
+		t.Errorf("want both failures, b before d: %s", msg)
+	}
+}
