@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/envctl/envctl/internal/compose"
@@ -26,6 +29,14 @@ func (r *renderFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&r.NoCache, "no-cache", false, "render from scratch: neither read nor write the render cache")
 	fs.StringVar(&r.CacheDir, "cache-dir", "", "render cache directory (default $"+rendercache.EnvVar+", else the user cache directory)")
 	fs.IntVarP(&r.Jobs, "jobs", "j", 0, "environments rendered at once (default: the number of cores)")
+}
+
+// effectiveJobs is how many renders run at once.
+func effectiveJobs(jobs, envs int) int {
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	return min(jobs, envs)
 }
 
 // render renders envs with the cache, parallelism and progress line.
@@ -55,6 +66,14 @@ func (r *renderFlags) render(ctx context.Context, f *Factory, envs []repo.Enviro
 		req.CacheErrors = func(env string, err error) {
 			warnf(f, "could not cache %s: %v", env, err)
 		}
+	}
+	if jobs := effectiveJobs(r.Jobs, len(envs)); jobs > 1 && os.Getenv("GOGC") == "" {
+		// N renders at once hold N heaps; at the default GOGC=100 each
+		// grows to twice its live size before a collection. Scaling the GC
+		// target by 1/N keeps the process's peak near what one render at
+		// GOGC=100 needs per live byte, at the price of more frequent
+		// collections. GOGC in the environment still wins.
+		defer debug.SetGCPercent(debug.SetGCPercent(max(25, 100/jobs)))
 	}
 	line := progress.New(f.IO.ErrOut)
 	if line != nil {
