@@ -1,20 +1,29 @@
-// Command validate compares envctl's built-in Kubernetes schema validation
-// (package internal/k8sschema) with kubeconform v0.8.0 judging the same
-// objects with the same schemas (exported by k8sschema.ExportKubeconform),
-// and reports both tools' times and whether their verdicts agree.
+// Command validate compares envctl's validation with kubeconform v0.8.0
+// judging the same objects with the same schemas (exported by
+// k8sschema.ExportKubeconform, strict), and reports both tools' times,
+// peak memory and whether their verdicts agree.
 //
 //	GOBIN=/tmp/kc-bin go install github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
-//	go run ./bench/validate -kubeconform /tmp/kc-bin/kubeconform -n 5000
+//	go run ./bench/validate -kubeconform /tmp/kc-bin/kubeconform -n 10000
 //
 // The corpus is the example repository's rendered environments
 // (cmd/envctl/testdata/golden) and k8sschema's valid test objects,
 // replicated under new names to -n objects; every tenth object gets one of
 // a few typical mistakes (an unknown field, a string where an integer
 // belongs, a bad quantity, invalid base64), so both tools must find the
-// same invalid objects. envctl's side is measured in process from the
-// YAML bytes (split, decode, validate); its first pass is cold (every
-// schema compile is included), the second runs with the schemas compiled. kubeconform runs as a process with -strict,
-// so its time includes its start-up.
+// same invalid objects.
+//
+// Two comparisons, in the same run:
+//
+//  1. Package k8sschema in process (split, decode, validate), cold (every
+//     schema compile included) and warm, against kubeconform as a process.
+//  2. The real binaries, as a pipeline runs them: envctl validate -f FILE
+//     (built from this tree, run outside any repository so only the
+//     Kubernetes schemas apply) against kubeconform -strict -summary with
+//     its default workers and with -n 2, each -runs times alternately;
+//     the median wall time, objects per second and peak RSS (rusage
+//     Maxrss) are printed, then both tools' JSON reports are compared
+//     object by object.
 package main
 
 import (
@@ -30,6 +39,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"sigs.k8s.io/yaml"
@@ -38,12 +48,13 @@ import (
 )
 
 func main() {
-	n := flag.Int("n", 2000, "objects in the corpus")
+	n := flag.Int("n", 10000, "objects in the corpus")
+	runs := flag.Int("runs", 5, "runs of each binary (the median is reported)")
 	version := flag.String("version", k8sschema.Newest(), "Kubernetes version")
 	kc := flag.String("kubeconform", "", "kubeconform binary (default: kubeconform on PATH; skipped if none)")
 	root := flag.String("repo", ".", "envctl repository root (for the corpus)")
 	flag.Parse()
-	if err := run(*n, *version, *kc, *root); err != nil {
+	if err := run(*n, *runs, *version, *kc, *root); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/validate:", err)
 		os.Exit(1)
 	}
@@ -51,7 +62,7 @@ func main() {
 
 type verdicts map[string]bool // "Kind name" → valid
 
-func run(n int, version, kc, root string) error {
+func run(n, runs int, version, kc, root string) error {
 	tmp, err := os.MkdirTemp("", "envctl-bench-validate")
 	if err != nil {
 		return err
@@ -118,7 +129,8 @@ func run(n int, version, kc, root string) error {
 		return fmt.Errorf("verdicts differ on %d objects:\n%s", len(disagree), strings.Join(disagree, "\n"))
 	}
 	fmt.Printf("verdicts agree on all %d objects\n", len(ours))
-	return nil
+
+	return compareBinaries(root, tmp, input, schemas, kc, n, runs)
 }
 
 func countInvalid(v verdicts) int {
@@ -358,4 +370,118 @@ func deepCopy(v any) any {
 		return out
 	}
 	return v
+}
+
+// A binary run: wall time and peak resident memory.
+type measured struct {
+	wall   time.Duration
+	maxRSS int64 // KiB
+	stdout []byte
+}
+
+// execute runs a command in dir; exit code 1 (findings) is success.
+func execute(dir string, name string, args ...string) (measured, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	var ee *exec.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
+		return measured{}, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.Bytes())
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return measured{wall: wall, maxRSS: ru.Maxrss, stdout: stdout.Bytes()}, nil
+}
+
+func median(ms []measured) measured {
+	sort.Slice(ms, func(i, j int) bool { return ms[i].wall < ms[j].wall })
+	return ms[len(ms)/2]
+}
+
+// compareBinaries times envctl validate -f and kubeconform on the corpus
+// file, alternately, and compares their verdicts.
+func compareBinaries(root, tmp, input, schemas, kc string, n, runs int) error {
+	envctl := filepath.Join(tmp, "envctl")
+	build := exec.Command("go", "build", "-o", envctl, "./cmd/envctl")
+	build.Dir, build.Stderr = root, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building envctl: %w", err)
+	}
+	// Outside any repository: no envctl.yaml, so only the schemas apply.
+	cwd := filepath.Join(tmp, "cwd")
+	if err := os.MkdirAll(cwd, 0o755); err != nil {
+		return err
+	}
+	loc := filepath.Join(schemas, "{{ .ResourceKind }}{{ .KindSuffix }}.json")
+	tools := []struct {
+		name string
+		bin  string
+		args []string
+	}{
+		{"envctl validate -f FILE", envctl, []string{"validate", "-f", input}},
+		{"kubeconform -strict -summary (-n 4, its default)", kc, []string{"-strict", "-summary", "-schema-location", loc, input}},
+		{"kubeconform -strict -summary -n 2", kc, []string{"-strict", "-summary", "-n", "2", "-schema-location", loc, input}},
+	}
+	results := make([][]measured, len(tools))
+	for r := 0; r < runs; r++ {
+		for i, t := range tools {
+			m, err := execute(cwd, t.bin, t.args...)
+			if err != nil {
+				return err
+			}
+			results[i] = append(results[i], m)
+		}
+	}
+	fmt.Printf("\nbinaries on %s (%d objects, %d cores), median of %d runs each, alternating:\n", filepath.Base(input), n, runtime.NumCPU(), runs)
+	med := make([]measured, len(tools))
+	for i, t := range tools {
+		med[i] = median(results[i])
+		fmt.Printf("  %-50s %8v  %7.0f objects/s  peak RSS %6.1f MiB\n", t.name, med[i].wall.Round(time.Millisecond), float64(n)/med[i].wall.Seconds(), float64(med[i].maxRSS)/1024)
+	}
+	for i := 1; i < len(tools); i++ {
+		fmt.Printf("  envctl throughput / %s: %.2fx\n", tools[i].name, med[i].wall.Seconds()/med[0].wall.Seconds())
+	}
+
+	// Verdicts, object by object, from both tools' JSON reports.
+	ej, err := execute(cwd, envctl, "validate", "-f", input, "-o", "json")
+	if err != nil {
+		return err
+	}
+	var er struct {
+		Results []struct {
+			Object struct{ Kind, Name string } `json:"object"`
+			Status string                      `json:"status"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(ej.stdout, &er); err != nil {
+		return fmt.Errorf("envctl -o json: %v", err)
+	}
+	ours := verdicts{}
+	for _, r := range er.Results {
+		switch r.Status {
+		case "valid", "invalid":
+			ours[r.Object.Kind+" "+r.Object.Name] = r.Status == "valid"
+		default:
+			return fmt.Errorf("envctl: %s %s: %s", r.Object.Kind, r.Object.Name, r.Status)
+		}
+	}
+	theirs, err := validateKubeconform(kc, schemas, input)
+	if err != nil {
+		return err
+	}
+	var disagree []string
+	for k, v := range ours {
+		if tv, ok := theirs[k]; !ok || tv != v {
+			disagree = append(disagree, fmt.Sprintf("%s: envctl valid=%v, kubeconform valid=%v (reported=%v)", k, v, tv, ok))
+		}
+	}
+	sort.Strings(disagree)
+	if len(disagree) > 0 || len(ours) != len(theirs) {
+		return fmt.Errorf("binaries: verdicts differ on %d objects (envctl judged %d, kubeconform %d):\n%s", len(disagree), len(ours), len(theirs), strings.Join(disagree, "\n"))
+	}
+	fmt.Printf("  verdicts identical on all %d objects (%d invalid)\n", len(ours), countInvalid(ours))
+	return nil
 }

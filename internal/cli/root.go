@@ -37,6 +37,7 @@ Exit codes: 0 success, 1 findings (invalid objects, drift), 2 usage or runtime e
 		NewCmdEnvs(f, nil),
 		NewCmdDiff(f, nil),
 		NewCmdSnapshot(f, nil),
+		NewCmdValidate(f, nil),
 		NewCmdVersion(f),
 	)
 	return cmd

@@ -8,6 +8,7 @@ import (
 	"path"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,7 +34,168 @@ type Config struct {
 	// Ignore lists fields that drift detection skips in every environment:
 	// fields another controller or team manages.
 	Ignore []IgnoreRule `yaml:"ignore,omitempty"`
+
+	// CRDs lists files or directories (relative to the repository root)
+	// holding CustomResourceDefinitions whose schemas `envctl validate`
+	// checks custom resources against.
+	CRDs []string `yaml:"crds,omitempty"`
+	// Contracts bind ConfigMaps and Secrets to JSON Schemas for the
+	// application configuration they carry.
+	Contracts []Contract `yaml:"contracts,omitempty"`
+	// Policies are named sets of policy rules, each applied to the
+	// environments it lists.
+	Policies []Policy `yaml:"policies,omitempty"`
+	// Rules are the repository's own policy rules: JSON Schemas applied to
+	// the objects they select. Policies name them by id.
+	Rules []Rule `yaml:"rules,omitempty"`
+
+	// file and root locate keys for errors found after decoding (Line,
+	// Errorf): the checks of envctl validate run after ParseConfig.
+	file string
+	root *yaml.Node
 }
+
+// Contract binds a ConfigMap or a Secret, by the name its generator or
+// manifest gives it (before kustomize's hash suffix), to JSON Schemas: one
+// for its whole data map and/or one per key whose value is a document.
+type Contract struct {
+	ConfigMap string `yaml:"configMap,omitempty"`
+	Secret    string `yaml:"secret,omitempty"`
+	// Environments limits the contract to these environments; empty means
+	// every environment.
+	Environments []string `yaml:"environments,omitempty"`
+	// Schema is a JSON Schema file (relative to the repository root) for
+	// the data map: keys to string values (a Secret's values decoded).
+	Schema string `yaml:"schema,omitempty"`
+	// Keys are documents inside the data map, each with its own schema.
+	Keys []ContractKey `yaml:"keys,omitempty"`
+}
+
+// Name returns the ConfigMap's or the Secret's name.
+func (c Contract) Name() string {
+	if c.Secret != "" {
+		return c.Secret
+	}
+	return c.ConfigMap
+}
+
+// Kind returns "ConfigMap" or "Secret".
+func (c Contract) Kind() string {
+	if c.Secret != "" {
+		return "Secret"
+	}
+	return "ConfigMap"
+}
+
+// Payload formats of contract keys.
+var ContractFormats = []string{"json", "yaml", "properties", "env"}
+
+// ContractKey is one key of a contract's data map whose value is a
+// document.
+type ContractKey struct {
+	Key    string `yaml:"key"`
+	Schema string `yaml:"schema"`
+	// Format is json, yaml, properties or env; empty means the key's
+	// extension says (.json, .yaml or .yml, .properties, .env).
+	Format string `yaml:"format,omitempty"`
+	// Optional keys may be absent; a required key that is absent is a
+	// finding.
+	Optional bool `yaml:"optional,omitempty"`
+}
+
+// Policy is a named set of policy rules (built-in ids or ids of Rules)
+// applied to the environments it lists.
+type Policy struct {
+	Name string `yaml:"name"`
+	// Environments lists where the policy applies; empty means every
+	// environment.
+	Environments []string `yaml:"environments,omitempty"`
+	Rules        []string `yaml:"rules"`
+	// Params configure built-in rules.
+	Params PolicyParams `yaml:"params,omitempty"`
+	// Exclude exempts objects from some or all of the policy's rules.
+	Exclude []PolicyExclude `yaml:"exclude,omitempty"`
+}
+
+// PolicyParams are the parameters of the built-in rules; zero values
+// mean the rule's default.
+type PolicyParams struct {
+	// MinReplicas is min-replicas' minimum (default 2).
+	MinReplicas int `yaml:"minReplicas,omitempty"`
+	// RequiredLabels is required-labels' list (default
+	// app.kubernetes.io/name).
+	RequiredLabels []string `yaml:"requiredLabels,omitempty"`
+}
+
+// PolicyExclude exempts the objects it selects from rules of a policy.
+type PolicyExclude struct {
+	// Rules lists the exempted rules; empty means all of the policy's.
+	Rules []string `yaml:"rules,omitempty"`
+	// Kind is a Kind or group/version/Kind; empty means any.
+	Kind string `yaml:"kind,omitempty"`
+	// Name is a glob (*, ?, [a-z]) matched against the object's name;
+	// empty means any.
+	Name string `yaml:"name,omitempty"`
+	// Reason says why; it is required so that exemptions explain
+	// themselves in review.
+	Reason string `yaml:"reason"`
+}
+
+// Rule is a repository policy rule: a JSON Schema that every selected
+// object must satisfy.
+type Rule struct {
+	// ID names the rule in policies and in findings.
+	ID string `yaml:"id"`
+	// Description is the one-line explanation printed with findings.
+	Description string `yaml:"description"`
+	// Kinds selects objects by Kind or group/version/Kind.
+	Kinds []string `yaml:"kinds"`
+	// Names optionally narrows the selection to names matching a glob.
+	Names []string `yaml:"names,omitempty"`
+	// Schema is a JSON Schema file, relative to the repository root.
+	Schema string `yaml:"schema"`
+}
+
+// Line returns the line of a key in envctl.yaml, written as in error
+// messages ("contracts[0].keys[1].schema", "policies[2].rules[0]"), or the
+// line of its nearest ancestor that exists; 0 when the file is unknown.
+func (c *Config) Line(key string) int {
+	if c.root == nil || len(c.root.Content) == 0 {
+		return 0
+	}
+	n := c.root.Content[0]
+	line := 0
+	for _, seg := range splitKey(key) {
+		var next *yaml.Node
+		if idx, err := strconv.Atoi(seg); err == nil {
+			if n.Kind == yaml.SequenceNode && idx >= 0 && idx < len(n.Content) {
+				next = n.Content[idx]
+				line = next.Line
+			}
+		} else if l := keyLine(n, seg); n.Kind == yaml.MappingNode && valueOf(n, seg) != nil {
+			next = valueOf(n, seg)
+			line = l
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	return line
+}
+
+// splitKey splits "a[0].b" into "a", "0", "b".
+func splitKey(key string) []string {
+	return strings.FieldsFunc(key, func(r rune) bool { return r == '.' || r == '[' || r == ']' })
+}
+
+// Errorf returns a ConfigError for key, located in envctl.yaml.
+func (c *Config) Errorf(key, format string, args ...any) *ConfigError {
+	return &ConfigError{File: c.file, Line: c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// File returns the path envctl.yaml was parsed from.
+func (c *Config) File() string { return c.file }
 
 // IgnoreRule selects objects (every selector is optional) and a field in
 // them that drift detection skips.
@@ -116,6 +278,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	if err := dec.Decode(&extra); err == nil {
 		return nil, &ConfigError{File: file, Line: extra.Line, Msg: "more than one YAML document; envctl.yaml holds exactly one"}
 	}
+	cfg.file, cfg.root = file, &root
 	if cfg.APIVersion != ConfigAPIVersion {
 		return nil, &ConfigError{File: file, Line: keyLine(root.Content[0], "apiVersion"), Key: "apiVersion",
 			Msg: fmt.Sprintf("got %q, want %q", cfg.APIVersion, ConfigAPIVersion)}
@@ -162,7 +325,140 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		}
 		seen[e.Name] = i
 	}
+	if err := cfg.checkValidation(seen); err != nil {
+		return nil, err
+	}
 	return &cfg, nil
+}
+
+// checkValidation checks the validation sections for what can be told
+// without the filesystem or the rule catalogue (package validate checks
+// files, schemas and rule ids, and reports with Errorf).
+func (c *Config) checkValidation(envs map[string]int) error {
+	checkEnvs := func(key string, names []string) error {
+		for i, n := range names {
+			if _, ok := envs[n]; !ok && len(c.Environments) > 0 {
+				known := make([]string, len(c.Environments))
+				for j, e := range c.Environments {
+					known[j] = e.Name
+				}
+				return c.Errorf(fmt.Sprintf("%s.environments[%d]", key, i), "unknown environment %q (environments: %s)", n, strings.Join(known, ", "))
+			}
+		}
+		return nil
+	}
+	for i, p := range c.CRDs {
+		if strings.TrimSpace(p) == "" {
+			return c.Errorf(fmt.Sprintf("crds[%d]", i), "is empty; give a file or directory relative to the repository root")
+		}
+	}
+	for i, ct := range c.Contracts {
+		key := fmt.Sprintf("contracts[%d]", i)
+		switch {
+		case ct.ConfigMap == "" && ct.Secret == "":
+			return c.Errorf(key, "names no object; give configMap: NAME or secret: NAME")
+		case ct.ConfigMap != "" && ct.Secret != "":
+			return c.Errorf(key, "names both configMap %q and secret %q; a contract binds one object", ct.ConfigMap, ct.Secret)
+		case ct.Schema == "" && len(ct.Keys) == 0:
+			return c.Errorf(key, "has no schema and no keys; give schema: FILE for the data map, or keys")
+		}
+		if err := checkEnvs(key, ct.Environments); err != nil {
+			return err
+		}
+		seenKeys := map[string]bool{}
+		for j, k := range ct.Keys {
+			kk := fmt.Sprintf("%s.keys[%d]", key, j)
+			switch {
+			case k.Key == "":
+				return c.Errorf(kk+".key", "is required")
+			case seenKeys[k.Key]:
+				return c.Errorf(kk+".key", "duplicate key %q in this contract", k.Key)
+			case k.Schema == "":
+				return c.Errorf(kk+".schema", "is required")
+			case k.Format != "" && !slices.Contains(ContractFormats, k.Format):
+				return c.Errorf(kk+".format", "unknown format %q (formats: %s)", k.Format, strings.Join(ContractFormats, ", "))
+			case k.Format == "" && FormatOfKey(k.Key) == "":
+				return c.Errorf(kk+".format", "the format of key %q cannot be told from its name; set format: %s", k.Key, strings.Join(ContractFormats, "|"))
+			}
+			seenKeys[k.Key] = true
+		}
+	}
+	seenPolicies := map[string]bool{}
+	for i, p := range c.Policies {
+		key := fmt.Sprintf("policies[%d]", i)
+		switch {
+		case p.Name == "":
+			return c.Errorf(key+".name", "is required")
+		case seenPolicies[p.Name]:
+			return c.Errorf(key+".name", "duplicate policy name %q", p.Name)
+		case len(p.Rules) == 0:
+			return c.Errorf(key+".rules", "is empty; list rule ids")
+		case p.Params.MinReplicas < 0:
+			return c.Errorf(key+".params.minReplicas", "must not be negative")
+		}
+		seenPolicies[p.Name] = true
+		if err := checkEnvs(key, p.Environments); err != nil {
+			return err
+		}
+		for j, x := range p.Exclude {
+			xk := fmt.Sprintf("%s.exclude[%d]", key, j)
+			if _, err := path.Match(x.Name, ""); err != nil {
+				return c.Errorf(xk+".name", "%q is not a valid glob", x.Name)
+			}
+			if x.Kind == "" && x.Name == "" {
+				return c.Errorf(xk, "selects every object; give a kind or a name")
+			}
+			if strings.TrimSpace(x.Reason) == "" {
+				return c.Errorf(xk, "has no reason; say why the objects are exempt")
+			}
+			for k, r := range x.Rules {
+				if !slices.Contains(p.Rules, r) {
+					return c.Errorf(fmt.Sprintf("%s.rules[%d]", xk, k), "rule %q is not one of policy %q's rules (%s)", r, p.Name, strings.Join(p.Rules, ", "))
+				}
+			}
+		}
+	}
+	seenRules := map[string]bool{}
+	for i, r := range c.Rules {
+		key := fmt.Sprintf("rules[%d]", i)
+		switch {
+		case !ruleIDRe.MatchString(r.ID):
+			return c.Errorf(key+".id", "%q is not a rule id (lower-case letters, digits and '-', starting with a letter)", r.ID)
+		case seenRules[r.ID]:
+			return c.Errorf(key+".id", "duplicate rule id %q", r.ID)
+		case strings.TrimSpace(r.Description) == "":
+			return c.Errorf(key+".description", "is required: the one-line explanation printed with each finding")
+		case len(r.Kinds) == 0:
+			return c.Errorf(key+".kinds", "is empty; list the kinds the rule applies to")
+		case r.Schema == "":
+			return c.Errorf(key+".schema", "is required")
+		}
+		for j, n := range r.Names {
+			if _, err := path.Match(n, ""); err != nil {
+				return c.Errorf(fmt.Sprintf("%s.names[%d]", key, j), "%q is not a valid glob", n)
+			}
+		}
+		seenRules[r.ID] = true
+	}
+	return nil
+}
+
+var ruleIDRe = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+
+// FormatOfKey returns the payload format a data key's extension implies,
+// or "" when it implies none.
+func FormatOfKey(key string) string {
+	switch strings.ToLower(path.Ext(key)) {
+	case ".json":
+		return "json"
+	case ".yaml", ".yml":
+		return "yaml"
+	case ".properties":
+		return "properties"
+	case ".env":
+		return "env"
+	}
+	return ""
 }
 
 // checkIgnores validates ignore rules; seq is their YAML node, for lines.
@@ -242,6 +538,18 @@ func knownKeys(typeName string) []string {
 		t = reflect.TypeOf(Environment{})
 	case "IgnoreRule":
 		t = reflect.TypeOf(IgnoreRule{})
+	case "Contract":
+		t = reflect.TypeOf(Contract{})
+	case "ContractKey":
+		t = reflect.TypeOf(ContractKey{})
+	case "Policy":
+		t = reflect.TypeOf(Policy{})
+	case "PolicyParams":
+		t = reflect.TypeOf(PolicyParams{})
+	case "PolicyExclude":
+		t = reflect.TypeOf(PolicyExclude{})
+	case "Rule":
+		t = reflect.TypeOf(Rule{})
 	default:
 		return nil
 	}

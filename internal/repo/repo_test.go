@@ -73,7 +73,7 @@ func TestBadConfigNamesTheFileLineAndKey(t *testing.T) {
 		cfg  string
 		want []string
 	}{
-		{"unknown top-level key", header + "enviroments: []\n", []string{"envctl.yaml:3: enviroments: unknown key (known keys: apiVersion, kind, environments, ignore)"}},
+		{"unknown top-level key", header + "enviroments: []\n", []string{"envctl.yaml:3: enviroments: unknown key (known keys: apiVersion, kind, environments, ignore, crds, contracts, policies, rules)"}},
 		{"unknown environment key", header + "environments:\n- name: a\n  path: a\n  contxt: x\n", []string{"envctl.yaml:6: contxt: unknown key", "context"}},
 		{"duplicate key", header + "environments:\n- name: a\n  name: b\n  path: a\n", []string{"envctl.yaml:5:", `"name" already defined at line 4`}},
 		{"duplicate environment name", header + "environments:\n- name: a\n  path: a\n- name: a\n  path: a\n", []string{"envctl.yaml:6", "environments[1].name", `duplicate environment name "a"`}},
@@ -192,6 +192,102 @@ func TestBadIgnoreRulesNameTheLine(t *testing.T) {
 		"a rule that selects all":      {header + "ignore:\n- path: \"\"\n", "selects every field of every object"},
 		"an unknown key in a rule":     {header + "ignore:\n- kind: X\n  pointer: /x\n", "envctl.yaml:5: pointer: unknown key (known keys: apiVersion, kind, namespace, name, path)"},
 		"a bad rule in an environment": {header + "environments:\n- name: a\n  path: a\n  ignore:\n  - path: x\n", "envctl.yaml:7: environments[0].ignore[0].path"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseConfig("envctl.yaml", []byte(tt.cfg))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidationSettingsDecode(t *testing.T) {
+	cfg := `apiVersion: envctl.dev/v1alpha1
+kind: Config
+environments:
+- name: dev
+  path: a
+- name: prod
+  path: a
+crds: [crds/]
+contracts:
+- configMap: app-config
+  schema: schemas/app-config.json
+  keys:
+  - key: flags.json
+    schema: schemas/flags.json
+  - key: app.conf
+    format: properties
+    schema: schemas/conf.json
+    optional: true
+- secret: db
+  environments: [prod]
+  schema: schemas/db.json
+policies:
+- name: strict
+  environments: [prod]
+  rules: [min-replicas, required-labels, probes]
+  params:
+    minReplicas: 3
+    requiredLabels: [app.kubernetes.io/name]
+  exclude:
+  - rules: [min-replicas]
+    kind: StatefulSet
+    name: postgres
+    reason: a single primary
+rules:
+- id: probes
+  description: Containers declare a readiness probe
+  kinds: [Deployment, apps/v1/StatefulSet]
+  names: ["api*"]
+  schema: policies/probes.json
+`
+	c, err := ParseConfig("envctl.yaml", []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.CRDs) != 1 || c.Contracts[0].Kind() != "ConfigMap" || c.Contracts[1].Kind() != "Secret" || c.Contracts[1].Name() != "db" ||
+		!c.Contracts[0].Keys[1].Optional || c.Policies[0].Params.MinReplicas != 3 || c.Policies[0].Exclude[0].Name != "postgres" || c.Rules[0].Kinds[1] != "apps/v1/StatefulSet" {
+		t.Fatalf("decoded %+v", c)
+	}
+	for key, want := range map[string]int{
+		"crds[0]":                     8,
+		"contracts[0]":                10,
+		"contracts[0].keys[1].format": 16,
+		"policies[0].rules[2]":        25,
+		"policies[0].exclude[0].name": 32,
+		"rules[0].schema":             39,
+		"rules[0].nosuchkey":          35,
+	} {
+		if got := c.Line(key); got != want {
+			t.Errorf("Line(%q) = %d, want %d", key, got, want)
+		}
+	}
+	if err := c.Errorf("policies[0].rules[2]", "unknown rule"); err.Error() != "envctl.yaml:25: policies[0].rules[2]: unknown rule" {
+		t.Errorf("Errorf = %v", err)
+	}
+}
+
+func TestBadValidationSettingsNameTheLine(t *testing.T) {
+	header := "apiVersion: envctl.dev/v1alpha1\nkind: Config\nenvironments:\n- name: dev\n  path: a\n"
+	for name, tt := range map[string]struct{ cfg, want string }{
+		"an unknown key in a contract":      {header + "contracts:\n- configMap: x\n  schemas: s.json\n", "envctl.yaml:8: schemas: unknown key (known keys: configMap, secret, environments, schema, keys)"},
+		"a contract naming nothing":         {header + "contracts:\n- schema: s.json\n", "envctl.yaml:7: contracts[0]: names no object"},
+		"a contract naming two objects":     {header + "contracts:\n- configMap: x\n  secret: y\n  schema: s.json\n", "names both"},
+		"a contract with no schema":         {header + "contracts:\n- configMap: x\n", "has no schema and no keys"},
+		"a contract for an unknown env":     {header + "contracts:\n- configMap: x\n  schema: s.json\n  environments: [dev, prd]\n", `envctl.yaml:9: contracts[0].environments[1]: unknown environment "prd" (environments: dev)`},
+		"a key of unknown format":           {header + "contracts:\n- configMap: x\n  keys:\n  - key: a.conf\n    schema: s.json\n", `envctl.yaml:9: contracts[0].keys[0].format: the format of key "a.conf" cannot be told from its name`},
+		"a key with a bad format":           {header + "contracts:\n- configMap: x\n  keys:\n  - key: a\n    format: toml\n    schema: s.json\n", `unknown format "toml" (formats: json, yaml, properties, env)`},
+		"an unknown key in a policy":        {header + "policies:\n- name: p\n  rule: [x]\n", "envctl.yaml:8: rule: unknown key (known keys: name, environments, rules, params, exclude)"},
+		"an unknown param":                  {header + "policies:\n- name: p\n  rules: [x]\n  params:\n    replicas: 3\n", "envctl.yaml:10: replicas: unknown key (known keys: minReplicas, requiredLabels)"},
+		"a policy without rules":            {header + "policies:\n- name: p\n", "policies[0].rules: is empty"},
+		"duplicate policies":                {header + "policies:\n- name: p\n  rules: [x]\n- name: p\n  rules: [x]\n", "envctl.yaml:9: policies[1].name: duplicate policy name"},
+		"an exclusion without reason":       {header + "policies:\n- name: p\n  rules: [x]\n  exclude:\n  - kind: Pod\n", "envctl.yaml:10: policies[0].exclude[0]: has no reason"},
+		"an exclusion of a rule not listed": {header + "policies:\n- name: p\n  rules: [x]\n  exclude:\n  - kind: Pod\n    rules: [y]\n    reason: r\n", `policies[0].exclude[0].rules[0]: rule "y" is not one of policy "p"'s rules (x)`},
+		"a custom rule with a bad id":       {header + "rules:\n- id: No_Caps\n  description: d\n  kinds: [Pod]\n  schema: s.json\n", "envctl.yaml:7: rules[0].id"},
+		"a custom rule without kinds":       {header + "rules:\n- id: r\n  description: d\n  schema: s.json\n", "rules[0].kinds: is empty"},
+		"a wrongly typed param":             {header + "policies:\n- name: p\n  rules: [x]\n  params:\n    minReplicas: three\n", "envctl.yaml:10: cannot unmarshal"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ParseConfig("envctl.yaml", []byte(tt.cfg))

@@ -32,6 +32,34 @@ func Kustomize(tb testing.TB) string {
 	return path
 }
 
+// KubeconformVersion is the kubeconform release envctl validate is
+// compared with.
+const KubeconformVersion = "v0.8.0"
+
+// Kubeconform returns the path of kubeconform at KubeconformVersion
+// ($ENVCTL_KUBECONFORM, else GOBIN / GOPATH/bin, else PATH).
+func Kubeconform(tb testing.TB) string {
+	tb.Helper()
+	install := "go install github.com/yannh/kubeconform/cmd/kubeconform@" + KubeconformVersion
+	path := find("ENVCTL_KUBECONFORM", "kubeconform")
+	if path == "" {
+		missing(tb, "kubeconform is not installed; run: "+install)
+		return ""
+	}
+	// A release binary prints its version; one built by go install
+	// prints "development" and carries its module version instead.
+	out, _ := exec.Command(path, "-v").Output()
+	v := strings.TrimSpace(string(out))
+	if v != KubeconformVersion {
+		mod, _ := exec.Command("go", "version", "-m", path).Output()
+		if !strings.Contains(string(mod), "github.com/yannh/kubeconform\t"+KubeconformVersion) {
+			missing(tb, "kubeconform at "+path+" is "+v+", want "+KubeconformVersion+"; run: "+install)
+			return ""
+		}
+	}
+	return path
+}
+
 // find looks in $env, then $GOBIN / $GOPATH/bin (where go install puts
 // tools), then PATH.
 func find(env, name string) string {

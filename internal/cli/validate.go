@@ -1,0 +1,264 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/envctl/envctl/internal/k8sschema"
+	"github.com/envctl/envctl/internal/overlay"
+	"github.com/envctl/envctl/internal/repo"
+	"github.com/envctl/envctl/internal/validate"
+)
+
+// ValidateOptions are the inputs of `envctl validate`.
+type ValidateOptions struct {
+	Factory     *Factory
+	Args        []string
+	All         bool
+	Files       []string
+	Env         string
+	Output      string
+	KubeVersion string
+	Strict      bool
+	SkipKinds   []string
+	SkipUnknown bool
+	Render      renderFlags
+}
+
+// NewCmdValidate returns `envctl validate`. runF replaces runValidate in
+// tests.
+func NewCmdValidate(f *Factory, runF func(context.Context, *ValidateOptions) error) *cobra.Command {
+	opts := &ValidateOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "validate [ENV|DIR]... [--all] | -f FILE...",
+		Short: "Check rendered objects against Kubernetes and CRD schemas, config contracts and policies",
+		Long: `Render environments and check every object, offline:
+
+  - against the Kubernetes schemas of --kube-version (embedded; strict by
+    default: unknown fields and duplicate keys are errors, as the API server's
+    strict field validation reports them);
+  - custom resources against the schemas of their CustomResourceDefinitions,
+    rendered in the environment or listed under crds: in envctl.yaml;
+  - ConfigMaps and Secrets against the contracts: of envctl.yaml (JSON Schemas
+    for their data and the JSON, YAML, properties or env documents in it);
+  - the policies: of envctl.yaml that apply to the environment (built-in rules
+    such as min-replicas, image-tag, run-as-non-root, and the repository's own
+    rules:).
+
+With -f, pre-rendered YAML is checked instead (-f - reads stdin; files and
+directories, repeatable), against the schemas only, as kubeconform does;
+--env NAME applies that environment's contracts and policies too.
+
+Each problem is printed with the object, the field path and, where it can be
+told, the file in the repository that defines the object. Secret values never
+appear in a message.
+
+Exit codes: 0 every object is valid, 1 an object is invalid, 2 validation
+could not run (bad input, an object without a schema, a contract for an
+object that does not exist).`,
+		Example: `  # Check prod
+  envctl validate prod
+
+  # Every environment, as SARIF for GitHub code scanning
+  envctl validate --all -o sarif > envctl.sarif
+
+  # A drop-in for kubeconform in a pipeline
+  kustomize build overlays/prod | envctl validate -f -
+
+  # Against Kubernetes 1.31, allowing unknown fields
+  envctl validate --all --kube-version 1.31 --strict=false`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Args = args
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runValidate(cmd.Context(), opts)
+		},
+		ValidArgsFunction: completeEnvs(f),
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.All, "all", false, "validate every registered environment")
+	fl.StringArrayVarP(&opts.Files, "filename", "f", nil, "validate pre-rendered YAML from this file or directory instead (- for stdin; repeatable)")
+	fl.StringVar(&opts.Env, "env", "", "with -f: apply this environment's contracts and policies")
+	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: "+strings.Join(validate.Formats(), ", "))
+	fl.StringVar(&opts.KubeVersion, "kube-version", k8sschema.Newest(), "Kubernetes version of the schemas: "+strings.Join(k8sschema.Versions(), ", "))
+	fl.BoolVar(&opts.Strict, "strict", true, "reject unknown fields and duplicate keys (--strict=false allows them)")
+	fl.StringSliceVar(&opts.SkipKinds, "skip-kinds", nil, "skip these kinds: Kind or group/version/Kind, comma-separated")
+	fl.BoolVar(&opts.SkipUnknown, "skip-unknown", false, "skip objects whose kind has no schema instead of failing")
+	opts.Render.register(fl)
+	return cmd
+}
+
+func runValidate(ctx context.Context, opts *ValidateOptions) error {
+	f := opts.Factory
+	if !validate.IsFormat(opts.Output) {
+		return usageErrorf("-o %q: want one of %s", opts.Output, strings.Join(validate.Formats(), ", "))
+	}
+	if len(opts.Files) > 0 && (len(opts.Args) > 0 || opts.All) {
+		return usageErrorf("-f and environments are exclusive: validate files or render environments")
+	}
+	if opts.Env != "" && len(opts.Files) == 0 {
+		return usageErrorf("--env applies to -f files; to validate environment %s, name it: envctl validate %s", opts.Env, opts.Env)
+	}
+	for _, k := range opts.SkipKinds {
+		if strings.TrimSpace(k) == "" {
+			return usageErrorf("--skip-kinds: empty kind in %q", strings.Join(opts.SkipKinds, ","))
+		}
+	}
+	vopts := validate.Options{KubernetesVersion: opts.KubeVersion, Strict: opts.Strict, SkipKinds: opts.SkipKinds, SkipUnknown: opts.SkipUnknown}
+	if _, err := k8sschema.Load(opts.KubeVersion, opts.Strict); err != nil {
+		return usageErrorf("--kube-version: %v", err)
+	}
+
+	var inputs []validate.Input
+	if len(opts.Files) > 0 {
+		in, err := readFileInputs(f, opts.Files)
+		if err != nil {
+			return err
+		}
+		in.Env = opts.Env
+		inputs = []validate.Input{in}
+	} else {
+		envs, err := f.Resolve(opts.Args, opts.All)
+		if err != nil {
+			return err
+		}
+		rendered, err := opts.Render.render(ctx, f, envs)
+		if err != nil {
+			return err
+		}
+		r, err := f.Repo()
+		if err != nil {
+			return err
+		}
+		for _, rd := range rendered {
+			env := rd.Env
+			inputs = append(inputs, validate.Input{
+				Env:     env.Name,
+				Streams: []validate.Stream{{Data: rd.Result.YAML}},
+				Origins: func(ctx context.Context) (map[validate.Object]validate.Origin, error) {
+					return validate.Origins(ctx, f.FS, r.Root, env.Path, overlay.Options{RemoteTimeout: opts.Render.Timeout})
+				},
+			})
+		}
+	}
+
+	var checks *validate.Checks
+	r, err := f.Repo()
+	if err != nil {
+		return err
+	}
+	if opts.Env != "" {
+		if _, ok := r.Lookup(opts.Env); !ok {
+			return &repo.UnknownEnvironmentError{Name: opts.Env, Known: r.Names(), Repo: r.Root}
+		}
+	}
+	if r.ConfigPath != "" {
+		checks, err = validate.LoadChecks(f.FS, r.Root, &r.Config, opts.Strict)
+		if err != nil {
+			return err
+		}
+	}
+	v, err := validate.New(vopts, checks)
+	if err != nil {
+		return err
+	}
+	rep, err := v.Validate(ctx, inputs)
+	if err != nil {
+		return err
+	}
+	if err := validate.Write(f.IO.Out, opts.Output, rep); err != nil {
+		return err
+	}
+	for _, w := range rep.Warnings {
+		warnf(f, "%s", w)
+	}
+	c := rep.Count(nil)
+	switch {
+	case c.Errors > 0:
+		return fmt.Errorf("%s could not be validated", plural(c.Errors, "object", "objects"))
+	case c.Invalid > 0:
+		return &FindingsError{Summary: fmt.Sprintf("%s invalid", plural(c.Invalid, "object is", "objects are"))}
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// readFileInputs reads -f arguments: files, directories (their .yaml,
+// .yml and .json files, sorted) and - for stdin.
+func readFileInputs(f *Factory, names []string) (validate.Input, error) {
+	var in validate.Input
+	cwd, err := f.Getwd()
+	if err != nil {
+		return in, err
+	}
+	stdinRead := false
+	for _, name := range names {
+		if name == "-" {
+			if stdinRead {
+				return in, usageErrorf("-f - is given twice; stdin can be read once")
+			}
+			stdinRead = true
+			data, err := io.ReadAll(f.IO.In)
+			if err != nil {
+				return in, fmt.Errorf("reading stdin: %w", err)
+			}
+			in.Streams = append(in.Streams, validate.Stream{Name: "-", Data: data})
+			continue
+		}
+		p := name
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(cwd, p)
+		}
+		if !f.FS.Exists(p) {
+			return in, fmt.Errorf("-f %s: no such file or directory", name)
+		}
+		if !f.FS.IsDir(p) {
+			data, err := f.FS.ReadFile(p)
+			if err != nil {
+				return in, fmt.Errorf("-f %s: %w", name, err)
+			}
+			in.Streams = append(in.Streams, validate.Stream{Name: filepath.ToSlash(filepath.Clean(name)), Data: data})
+			continue
+		}
+		var files []string
+		err := f.FS.Walk(p, func(path string, info os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			switch strings.ToLower(filepath.Ext(path)) {
+			case ".yaml", ".yml", ".json":
+				if !info.IsDir() {
+					files = append(files, path)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return in, fmt.Errorf("-f %s: %w", name, err)
+		}
+		sort.Strings(files)
+		for _, file := range files {
+			data, err := f.FS.ReadFile(file)
+			if err != nil {
+				return in, fmt.Errorf("-f %s: %w", file, err)
+			}
+			rel, _ := filepath.Rel(p, file)
+			in.Streams = append(in.Streams, validate.Stream{Name: filepath.ToSlash(filepath.Join(filepath.Clean(name), rel)), Data: data})
+		}
+	}
+	return in, nil
+}

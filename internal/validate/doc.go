@@ -1,0 +1,37 @@
+// Package validate checks rendered Kubernetes objects: against the
+// Kubernetes schemas of a chosen version (package k8sschema), against the
+// schemas of CustomResourceDefinitions found in the repository or in the
+// rendered objects, against the application-config contracts and the
+// per-environment policies of envctl.yaml.
+//
+// Validation returns data: a Report holding one Result per object with
+// its Status (Valid, Invalid, Error, Skipped) and Problems, each with the
+// rule that found it, the field path, a message and, when known, the
+// source file in the repository. The printers (text, JSON, JUnit, SARIF)
+// only print a Report; the validator knows nothing about printing.
+//
+// # Decoding
+//
+// Documents are decoded as kubectl and kubeconform decode them (YAML 1.1
+// by go.yaml.in/yaml/v2, as sigs.k8s.io/yaml does, so "on" and "yes" are
+// booleans), straight into JSON values without the JSON round trip.
+// Duplicate keys are a finding in strict mode, as the API server's strict
+// field validation reports them ("duplicate field").
+//
+// # Secrets
+//
+// Values of Secrets never appear in a message: problems found in a Secret
+// (its schema, its contract, the parse errors of its payloads) are
+// rewritten from the failed constraint, without the value (see
+// redactMessage).
+//
+// # Sources
+//
+// An object rendered from an environment is mapped back to the file that
+// defines it by rendering the environment a second time, in memory, with
+// kustomize's origin annotations switched on (buildMetadata:
+// [originAnnotations] added to the environment's kustomization on an
+// overlay filesystem; nothing is written). That second render runs only
+// for environments with findings, so a clean run costs nothing extra, and
+// `envctl build` output is untouched.
+package validate

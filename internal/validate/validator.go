@@ -1,0 +1,498 @@
+package validate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	yaml3 "go.yaml.in/yaml/v3"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/envctl/envctl/internal/k8sschema"
+)
+
+// Options are the knobs of a validation run.
+type Options struct {
+	// KubernetesVersion selects the Kubernetes schemas ("1.34"); empty
+	// means the newest embedded.
+	KubernetesVersion string
+	// Strict rejects fields the schemas do not list, and duplicate keys,
+	// as the API server's strict field validation does.
+	Strict bool
+	// SkipKinds lists kinds ("Deployment") or group/version/kinds
+	// ("apps/v1/Deployment", "v1/ConfigMap") that are skipped.
+	SkipKinds []string
+	// SkipUnknown skips objects whose kind has no schema instead of
+	// reporting an error.
+	SkipUnknown bool
+	// Jobs bounds the objects decoded and validated at once; 0 means
+	// GOMAXPROCS.
+	Jobs int
+}
+
+// Input is one environment's objects, or the files given with -f.
+type Input struct {
+	// Env names the environment: its contracts and policies apply. ""
+	// applies only the schema checks.
+	Env string
+	// Streams are multi-document YAML streams.
+	Streams []Stream
+	// Origins, if set, maps rendered objects to the files that define
+	// them. It is called only when the input has findings.
+	Origins func(ctx context.Context) (map[Object]Origin, error)
+}
+
+// Stream is a YAML stream: a rendered environment or a file.
+type Stream struct {
+	// Name is the file name as given ("-" for stdin), or "" for a
+	// rendered environment.
+	Name string
+	Data []byte
+}
+
+// Origin is where a rendered object is defined.
+type Origin struct {
+	Source Source
+	// Doc is the object's document in Source.File, for the lines of its
+	// fields; nil when only the object's line is known.
+	Doc *yaml3.Node
+}
+
+// Validator validates objects. It is safe for concurrent use.
+type Validator struct {
+	opts   Options
+	kube   *k8sschema.Set
+	checks *Checks
+	skip   map[string]bool
+	// kubeVersions maps a kind to the apiVersions Kubernetes has it in,
+	// for the message about an apiVersion that does not exist.
+	kubeVersions map[string][]string
+}
+
+// New returns a Validator for the options and the repository's checks
+// (nil for none). An unknown Kubernetes version is an error that lists
+// the available ones.
+func New(opts Options, checks *Checks) (*Validator, error) {
+	if opts.KubernetesVersion == "" {
+		opts.KubernetesVersion = k8sschema.Newest()
+	}
+	kube, err := k8sschema.Load(opts.KubernetesVersion, opts.Strict)
+	if err != nil {
+		return nil, err
+	}
+	if checks == nil {
+		checks = &Checks{}
+	}
+	if checks.strict != opts.Strict && checks.loaded {
+		return nil, errors.New("validate: checks were loaded with a different strictness")
+	}
+	v := &Validator{opts: opts, kube: kube, checks: checks, skip: map[string]bool{}, kubeVersions: map[string][]string{}}
+	for _, k := range opts.SkipKinds {
+		if k = strings.TrimSpace(k); k != "" {
+			v.skip[k] = true
+		}
+	}
+	for _, k := range kube.Kinds() {
+		v.kubeVersions[k.Kind] = append(v.kubeVersions[k.Kind], k.APIVersion)
+	}
+	return v, nil
+}
+
+// KubernetesVersion returns the Kubernetes minor version the schemas are
+// for.
+func (v *Validator) KubernetesVersion() string { return v.kube.Version() }
+
+// item is one document on its way through validation.
+type item struct {
+	input, stream, index int
+	doc                  document
+	decoded              bool
+	prefix               string // the item's pointer in its document (List items)
+	obj                  map[string]any
+	decodeErr            error
+	dups                 bool
+	id                   Object
+	result               *Result
+}
+
+// Validate decodes and validates every object of the inputs. Objects are
+// handled in parallel; the report lists them in input order. The error is
+// for problems that stop the run (an environment's CRD that does not
+// compile); problems with single objects are Results.
+func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, error) {
+	jobs := v.opts.Jobs
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	var items []*item
+	for i, in := range inputs {
+		n := 0
+		for s, st := range in.Streams {
+			for _, d := range splitDocuments(st.Data) {
+				it := &item{input: i, stream: s, index: n, doc: d}
+				n++
+				if kind, ok := topLevelKind(d.Data); ok && !strings.EqualFold(kind, "List") {
+					items = append(items, it)
+					continue
+				}
+				// A List (kubectl get -o yaml) is checked item by item,
+				// as kubectl apply and kubeconform take it.
+				list := listItems(it, v.opts.Strict)
+				n += len(list)
+				items = append(items, list...)
+			}
+		}
+	}
+
+	// Objects that other objects' checks look at (CRDs, and the HPAs and
+	// PDBs of the policies) are decoded first; every other object is
+	// decoded, checked and dropped in one step, so memory holds the input
+	// and the results, not every decoded object.
+	decode := func(it *item) {
+		it.decoded = true
+		it.obj, it.decodeErr = decodeObject(it.doc.Data, v.opts.Strict)
+		if errors.Is(it.decodeErr, errDuplicateKeys) {
+			it.dups, it.decodeErr = true, nil
+		}
+		it.id = identify(it.obj)
+	}
+	if err := parallel(ctx, jobs, items, func(it *item) {
+		if it.decoded {
+			return
+		}
+		if kind, ok := topLevelKind(it.doc.Data); !ok || keptKinds[kind] {
+			decode(it)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	envs := make([]*envState, len(inputs))
+	for i, in := range inputs {
+		envs[i] = &envState{name: in.Env, crds: crdSchemas{}, byKind: map[string][]*item{}}
+	}
+	for _, it := range items {
+		if it.obj == nil || !keptKinds[it.id.Kind] {
+			continue
+		}
+		e := envs[it.input]
+		e.byKind[it.id.Kind] = append(e.byKind[it.id.Kind], it)
+		if it.id.Kind == "CustomResourceDefinition" && strings.HasPrefix(it.id.APIVersion, "apiextensions.k8s.io/") {
+			if err := e.crds.addCRD(it.obj, v.opts.Strict, v.where(inputs, it)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, e := range envs {
+		e.policies = v.checks.policiesFor(e.name)
+		e.contracts = v.checks.contractsFor(e.name)
+		e.matched = make([]atomic.Bool, len(e.contracts))
+	}
+
+	if err := parallel(ctx, jobs, items, func(it *item) {
+		if !it.decoded {
+			decode(it)
+		}
+		if it.obj == nil && it.decodeErr == nil {
+			return // an empty document
+		}
+		r := v.check(it, envs[it.input])
+		r.Env, r.input, r.index = inputs[it.input].Env, it.input, it.index
+		it.result = &r
+		if !keptKinds[it.id.Kind] {
+			it.obj = nil
+		}
+	}); err != nil {
+		return nil, err
+	}
+
+	rep := &Report{KubernetesVersion: v.kube.Version(), Strict: v.opts.Strict, Rules: map[string]string{}}
+	for i, in := range inputs {
+		if in.Env != "" && !slices.Contains(rep.Envs, in.Env) {
+			rep.Envs = append(rep.Envs, in.Env)
+		}
+		var results []Result
+		for _, it := range items {
+			if it.input == i && it.result != nil {
+				results = append(results, *it.result)
+			}
+		}
+		results = append(results, envs[i].missingContracts()...)
+		for j := range results {
+			results[j].input, results[j].Env = i, in.Env
+		}
+		if err := v.locate(ctx, i, in, items, results); err != nil {
+			// The findings stand without their files.
+			rep.Warnings = append(rep.Warnings, err.Error())
+		}
+		rep.Results = append(rep.Results, results...)
+	}
+	var envNames []string
+	for _, in := range inputs {
+		envNames = append(envNames, in.Env)
+	}
+	for id, desc := range v.checks.ruleDescriptions(rep, envNames) {
+		rep.Rules[id] = desc
+	}
+	return rep, nil
+}
+
+// keptKinds are decoded before the other objects and kept: the checks of
+// other objects look at them.
+var keptKinds = map[string]bool{"CustomResourceDefinition": true, "HorizontalPodAutoscaler": true, "PodDisruptionBudget": true}
+
+// topLevelKind finds a document's kind from its top-level "kind:" line
+// without decoding it; ok is false when there is no such plain line.
+func topLevelKind(data []byte) (string, bool) {
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if rest, ok := bytes.CutPrefix(line, []byte("kind:")); ok {
+			k := string(bytes.TrimSpace(rest))
+			if k == "" || strings.ContainsAny(k, "#'\"&*!|>{[") {
+				return "", false
+			}
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// listItems decodes a document and, when it is a List, returns its items
+// as objects of their own; otherwise the document itself.
+func listItems(it *item, strict bool) []*item {
+	it.decoded = true
+	it.obj, it.decodeErr = decodeObject(it.doc.Data, strict)
+	if errors.Is(it.decodeErr, errDuplicateKeys) {
+		it.dups, it.decodeErr = true, nil
+	}
+	it.id = identify(it.obj)
+	raw, isList := it.obj["items"].([]any)
+	if !strings.EqualFold(it.id.Kind, "List") || (!isList && it.obj["items"] != nil) {
+		return []*item{it}
+	}
+	out := make([]*item, 0, len(raw))
+	for i, e := range raw {
+		sub := &item{input: it.input, stream: it.stream, index: it.index + 1 + i, doc: it.doc, decoded: true, prefix: fmt.Sprintf("/items/%d", i)}
+		if m, ok := e.(map[string]any); ok {
+			sub.obj = m
+		} else {
+			sub.decodeErr = &decodeError{Msg: fmt.Sprintf("List item %d is %s, not an object", i, jsonTypeName(e))}
+		}
+		sub.id = identify(sub.obj)
+		out = append(out, sub)
+	}
+	return out
+}
+
+// where names an object's place for errors about it.
+func (v *Validator) where(inputs []Input, it *item) string {
+	in := inputs[it.input]
+	if name := in.Streams[it.stream].Name; name != "" {
+		return fmt.Sprintf("%s:%d", name, it.doc.Line)
+	}
+	return "environment " + in.Env
+}
+
+func parallel(ctx context.Context, jobs int, items []*item, f func(*item)) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	// Batches keep the goroutine hand-off cheap next to small objects.
+	const batch = 16
+	for i := 0; i < len(items); i += batch {
+		part := items[i:min(i+batch, len(items))]
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			for _, it := range part {
+				f(it)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func identify(obj map[string]any) Object {
+	if obj == nil {
+		return Object{}
+	}
+	o := Object{}
+	o.APIVersion, _ = obj["apiVersion"].(string)
+	o.Kind, _ = obj["kind"].(string)
+	o.Namespace = stringAt(obj, "metadata", "namespace")
+	o.Name = stringAt(obj, "metadata", "name")
+	return o
+}
+
+// envState is what the checks of one input share.
+type envState struct {
+	name      string
+	crds      crdSchemas
+	byKind    map[string][]*item
+	policies  []*policy
+	contracts []*contract
+	matched   []atomic.Bool // per contract: an object it binds was seen
+}
+
+func (v *Validator) skipped(o Object) bool {
+	if len(v.skip) == 0 {
+		return false
+	}
+	return v.skip[o.Kind] || v.skip[o.APIVersion+"/"+o.Kind]
+}
+
+func (v *Validator) check(it *item, env *envState) Result {
+	r := Result{Object: it.id}
+	if it.decodeErr != nil {
+		r.Status = Error
+		msg := it.decodeErr.Error()
+		var de *decodeError
+		if errors.As(it.decodeErr, &de) && de.Line > 0 {
+			msg = fmt.Sprintf("line %d: %s", it.doc.Start+de.Line-1, de.Msg)
+		}
+		r.Reason = "not a Kubernetes object: " + msg
+		return r
+	}
+	switch {
+	case r.Object.APIVersion == "" && r.Object.Kind == "":
+		r.Status, r.Reason = Error, "the document has no apiVersion and no kind"
+		return r
+	case r.Object.APIVersion == "":
+		r.Status, r.Reason = Error, "the document has no apiVersion"
+		return r
+	case r.Object.Kind == "":
+		r.Status, r.Reason = Error, "the document has no kind"
+		return r
+	}
+	if v.skipped(r.Object) {
+		r.Status, r.Reason = Skipped, "--skip-kinds"
+		return r
+	}
+	sch, rule, err := schemaFor(v.kube, []crdSchemas{env.crds, v.checks.crds}, r.Object.APIVersion, r.Object.Kind)
+	if err != nil {
+		r.Status, r.Reason = Error, err.Error()
+		return r
+	}
+	if sch == nil {
+		reason := v.unknownKind(r.Object)
+		if v.opts.SkipUnknown {
+			r.Status, r.Reason = Skipped, reason
+		} else {
+			r.Status, r.Reason = Error, reason+" (list its CustomResourceDefinition under crds: in envctl.yaml, or pass --skip-unknown)"
+		}
+		return r
+	}
+	r.Problems = violations(sch.Validate(it.obj), rule)
+	if it.dups {
+		for _, d := range duplicateKeys(it.doc.Data) {
+			segs := splitPointer(d.Pointer)
+			r.Problems = append(r.Problems, Problem{Rule: rule, Path: d.Pointer, Message: fmt.Sprintf("duplicate field %q", segs[len(segs)-1]), keyword: "duplicate"})
+		}
+	}
+	if r.Object.APIVersion == "v1" && (r.Object.Kind == "ConfigMap" || r.Object.Kind == "Secret") {
+		r.Problems = append(r.Problems, env.checkContracts(it.obj, r.Object)...)
+	}
+	for _, p := range env.policies {
+		r.Problems = append(r.Problems, p.check(it, env)...)
+	}
+	if r.Object.Kind == "Secret" {
+		for i := range r.Problems {
+			if _, builtin := builtinRules[r.Problems[i].Rule]; !builtin {
+				r.Problems[i].Message = redactMessage(r.Problems[i])
+			}
+		}
+	}
+	sortProblems(r.Problems)
+	r.Problems = slices.CompactFunc(r.Problems, func(a, b Problem) bool {
+		return a.Rule == b.Rule && a.Path == b.Path && a.Pointer == b.Pointer && a.Message == b.Message
+	})
+	if len(r.Problems) > 0 {
+		r.Status = Invalid
+	}
+	return r
+}
+
+func (v *Validator) unknownKind(o Object) string {
+	if vs := v.kubeVersions[o.Kind]; len(vs) > 0 {
+		return fmt.Sprintf("Kubernetes %s has no %s %s (it has %s %s)", v.kube.Version(), o.APIVersion, o.Kind, o.Kind, strings.Join(vs, ", "))
+	}
+	return fmt.Sprintf("no schema for %s %s: Kubernetes %s does not have it and no CustomResourceDefinition defines it", o.APIVersion, o.Kind, v.kube.Version())
+}
+
+// locate fills in the sources of an input's results and the lines of
+// their problems. Rendered environments are mapped to their files only
+// when they have findings.
+func (v *Validator) locate(ctx context.Context, input int, in Input, items []*item, results []Result) error {
+	byIndex := map[int]*item{}
+	for _, it := range items {
+		if it.input == input {
+			byIndex[it.index] = it
+		}
+	}
+	needed := false
+	for _, r := range results {
+		if r.Status == Invalid || r.Status == Error {
+			needed = true
+		}
+	}
+	var origins map[Object]Origin
+	if needed && in.Origins != nil {
+		o, err := in.Origins(ctx)
+		if err != nil {
+			return fmt.Errorf("environment %s: mapping objects to their files: %w", in.Env, err)
+		}
+		origins = o
+	}
+	for i := range results {
+		r := &results[i]
+		it := byIndex[r.index]
+		if r.index < 0 || it == nil {
+			// A result that is not a document (a contract's missing object).
+			if o, ok := origins[r.Object]; ok {
+				r.Source = o.Source
+			}
+			continue
+		}
+		if name := in.Streams[it.stream].Name; name != "" {
+			r.Source = Source{File: name, Line: it.doc.Line}
+			if len(r.Problems) > 0 || it.prefix != "" {
+				var node yaml3.Node
+				if yaml3.Unmarshal(it.doc.Data, &node) == nil {
+					if it.prefix != "" {
+						r.Source.Line = it.doc.Start + lineOf(&node, it.prefix) - 1
+					}
+					for j := range r.Problems {
+						if l := lineOf(&node, it.prefix+r.Problems[j].Path); l > 0 {
+							r.Problems[j].Line = it.doc.Start + l - 1
+						}
+					}
+				}
+			}
+			continue
+		}
+		o, ok := origins[r.Object]
+		if !ok {
+			continue
+		}
+		r.Source = o.Source
+		for j := range r.Problems {
+			r.Problems[j].Line = o.Source.Line
+			if o.Doc != nil {
+				if l := lineOf(o.Doc, r.Problems[j].Path); l > 0 {
+					r.Problems[j].Line = l
+				}
+			}
+		}
+	}
+	return nil
+}
