@@ -3,10 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/envctl/envctl/internal/manifest"
 	"io"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -234,23 +233,10 @@ func readFileInputs(f *Factory, names []string) (validate.Input, error) {
 			in.Streams = append(in.Streams, validate.Stream{Name: filepath.ToSlash(filepath.Clean(name)), Data: data})
 			continue
 		}
-		var files []string
-		err := f.FS.Walk(p, func(path string, info os.FileInfo, err error) error {
-			if err != nil {
-				return err
-			}
-			switch strings.ToLower(filepath.Ext(path)) {
-			case ".yaml", ".yml", ".json":
-				if !info.IsDir() {
-					files = append(files, path)
-				}
-			}
-			return nil
-		})
+		files, err := manifest.Files(f.FS, p)
 		if err != nil {
 			return in, fmt.Errorf("-f %s: %w", name, err)
 		}
-		sort.Strings(files)
 		for _, file := range files {
 			data, err := f.FS.ReadFile(file)
 			if err != nil {

@@ -8,8 +8,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/envctl/envctl/internal/manifest"
 	"os"
-	"path/filepath"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sort"
 	"strings"
 
@@ -206,7 +207,7 @@ func EncodeSnapshot(header string, objs []*yaml.RNode) ([]byte, error) {
 }
 
 // ReadObjects reads objects from YAML or JSON files; a directory contributes
-// every *.yaml, *.yml and *.json file in it (not recursively). A `kind:
+// every *.yaml, *.yml and *.json file under it. A `kind:
 // List` document contributes its items.
 func ReadObjects(paths ...string) ([]*yaml.RNode, error) {
 	var files []string
@@ -219,18 +220,11 @@ func ReadObjects(paths ...string) ([]*yaml.RNode, error) {
 			files = append(files, p)
 			continue
 		}
-		entries, err := os.ReadDir(p)
+		found, err := manifest.Files(filesys.MakeFsOnDisk(), p)
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range entries {
-			switch filepath.Ext(e.Name()) {
-			case ".yaml", ".yml", ".json":
-				if !e.IsDir() {
-					files = append(files, filepath.Join(p, e.Name()))
-				}
-			}
-		}
+		files = append(files, found...)
 	}
 	var out []*yaml.RNode
 	for _, f := range files {

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/envctl/envctl/internal/manifest"
 	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -198,22 +198,11 @@ func (c *Checks) loadCRDs(fsys filesys.FileSystem, root, entry string, strict bo
 	}
 	var files []string
 	if fsys.IsDir(p) {
-		err := fsys.Walk(p, func(path string, info os.FileInfo, err error) error {
-			if err != nil {
-				return err
-			}
-			switch strings.ToLower(filepath.Ext(path)) {
-			case ".yaml", ".yml", ".json":
-				if !info.IsDir() {
-					files = append(files, path)
-				}
-			}
-			return nil
-		})
+		found, err := manifest.Files(fsys, p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", entry, err)
 		}
-		sort.Strings(files)
+		files = found
 	} else {
 		files = []string{p}
 	}
