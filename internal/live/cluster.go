@@ -16,11 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -50,7 +47,7 @@ type Cluster struct {
 	Namespace string
 
 	dyn     dynamic.Interface
-	mapper  meta.RESTMapper
+	disc    *discovery
 	timeout time.Duration
 }
 
@@ -103,16 +100,18 @@ func Connect(ctx context.Context, o ConnectOptions) (*Cluster, error) {
 	cfg.QPS, cfg.Burst = 100, 200
 	cfg.UserAgent = "envctl"
 
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	httpClient, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, err
 	}
 	c := &Cluster{Server: cfg.Host, Namespace: ns, timeout: o.RequestTimeout}
-	if _, err := dc.ServerVersion(); err != nil {
+	c.disc = &discovery{host: cfg.Host, client: httpClient, resources: map[schema.GroupVersion]*gvResult{}}
+	vctx, cancel := context.WithTimeout(ctx, o.RequestTimeout)
+	defer cancel()
+	if err := c.disc.version(vctx); err != nil {
 		return nil, classify(c.Server, err)
 	}
-	c.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	if c.dyn, err = dynamic.NewForConfig(cfg); err != nil {
+	if c.dyn, err = dynamic.NewForConfigAndClient(cfg, httpClient); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -184,16 +183,16 @@ func (c *Cluster) Read(ctx context.Context, q Query) (*Result, error) {
 	res := &Result{}
 	seen := map[string]bool{}
 	for _, gvk := range q.Kinds {
-		m, err := c.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			// The version may be gone while the kind is still served.
-			if m, err = c.mapper.RESTMapping(gvk.GroupKind()); err != nil {
-				if meta.IsNoMatchError(err) {
-					res.Problems = append(res.Problems, Problem{Kind: gvk, Reason: "not served", Err: fmt.Errorf("the server does not serve this kind")})
-					continue
-				}
-				return nil, classify(c.Server, err)
-			}
+		m, err := c.disc.mapping(ctx, gvk)
+		switch {
+		case meta.IsNoMatchError(err):
+			res.Problems = append(res.Problems, Problem{Kind: gvk, Reason: "not served", Err: fmt.Errorf("the server does not serve this kind")})
+			continue
+		case apierrors.IsForbidden(err):
+			res.Problems = append(res.Problems, Problem{Kind: gvk, Reason: "forbidden", Err: fmt.Errorf("forbidden: the user may not discover %s", gvk.GroupVersion())})
+			continue
+		case err != nil:
+			return nil, classify(c.Server, err)
 		}
 		namespaces := []string{""}
 		if m.Scope.Name() == meta.RESTScopeNameNamespace {
