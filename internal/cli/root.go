@@ -43,8 +43,8 @@ Exit codes: 0 success, 1 findings (invalid objects, drift), 2 usage or runtime e
 	return cmd
 }
 
-// noArgsUsage rejects positional arguments with a usage error rather than
-// cobra's plain one.
+// exactUsage requires n positional arguments, failing with a usage error
+// (exit 2, with a pointer to --help) rather than cobra's plain one.
 func exactUsage(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
