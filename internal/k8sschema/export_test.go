@@ -2,6 +2,7 @@ package k8sschema
 
 import (
 	"errors"
+	"github.com/envctl/envctl/internal/testtools"
 	"io"
 	"os"
 	"os/exec"
@@ -83,10 +84,7 @@ func TestExportKubeconform(t *testing.T) {
 // github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0), it agrees with
 // envctl on the test objects.
 func TestKubeconformAgrees(t *testing.T) {
-	kc, err := exec.LookPath("kubeconform")
-	if err != nil {
-		t.Skip("kubeconform is not on PATH")
-	}
+	kc := testtools.Kubeconform(t)
 	dir := t.TempDir()
 	if err := ExportKubeconform(dir, "1.34", true); err != nil {
 		t.Fatal(err)
