@@ -88,6 +88,7 @@ func main() {
 	objects := flag.Int("objects", 2000, "objects per generated environment")
 	runs := flag.Int("runs", 5, "runs per tool for scenario 1 (median reported)")
 	example := flag.String("example", "environments/prod", "example environment for scenario 1, relative to the repository root")
+	noPGO := flag.Bool("nopgo", false, "also time, in scenario 2, an envctl built with -pgo=off (what default.pgo buys)")
 	rounds := flag.Int("rounds", 1, "cold rounds of scenario 2, each envctl then the kustomize loop (median ratio reported; this machine's speed drifts between runs)")
 	only := flag.String("scenarios", "1,2,3,4,5", "scenarios to run (3 and 4 need 2; 5 reports 2's memory)")
 	flag.Parse()
@@ -105,6 +106,13 @@ func main() {
 	build := exec.Command("go", "build", "-o", envctl, "./cmd/envctl")
 	build.Stderr = os.Stderr
 	must(build.Run())
+	var envctlNoPGO string
+	if *noPGO {
+		envctlNoPGO = filepath.Join(work, "envctl-nopgo")
+		build := exec.Command("go", "build", "-pgo=off", "-o", envctlNoPGO, "./cmd/envctl")
+		build.Stderr = os.Stderr
+		must(build.Run())
+	}
 	kustomize := findKustomize()
 	kv, _ := exec.Command(kustomize, "version").Output()
 
@@ -181,6 +189,13 @@ func main() {
 		}
 		report(title, 1.5, r)
 		colds = append(colds, r)
+		if envctlNoPGO != "" {
+			must(os.RemoveAll(cacheDir))
+			np, err := execute(repo, cache, envctlNoPGO, "build", "--all", "-o", out)
+			must(err)
+			fmt.Printf("   envctl built -pgo=off      %8.3fs  peak %7.1f MiB; speed-up %.2fx; with the profile %.2fx faster\n",
+				np.wall.Seconds(), mib(np.maxRSS), r.loop.Seconds()/np.wall.Seconds(), np.wall.Seconds()/r.envctl.wall.Seconds())
+		}
 	}
 	speedups := make([]float64, len(colds))
 	memRatios := make([]float64, len(colds))
