@@ -9,86 +9,158 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 )
 
-// Files writes each name → content into dir. When dir does not exist, the
-// files are written into a fresh directory beside it that is renamed into
-// place; when it exists, each file is written beside its final name and all
-// are renamed only once every write succeeded. Names must be plain file names.
+// Files writes each name → content into dir, all or nothing (see Stage).
+// Names must be plain file names.
 func Files(dir string, files map[string][]byte) error {
 	names := make([]string, 0, len(files))
 	for n := range files {
-		if n != filepath.Base(n) || n == "." || n == ".." {
-			return fmt.Errorf("invalid output file name %q", n)
-		}
 		names = append(names, n)
 	}
 	sort.Strings(names)
-
-	info, err := os.Stat(dir)
-	switch {
-	case err == nil && !info.IsDir():
-		return fmt.Errorf("exists and is not a directory")
-	case err == nil:
-		return intoExisting(dir, names, files)
-	case errors.Is(err, fs.ErrNotExist):
-		return intoNew(dir, names, files)
-	default:
-		return err
-	}
-}
-
-func intoExisting(dir string, names []string, files map[string][]byte) error {
-	tmps := make([]string, 0, len(names))
-	cleanup := func() {
-		for _, t := range tmps {
-			_ = os.Remove(t)
-		}
-	}
-	for _, n := range names {
-		t, err := writeTemp(dir, "."+n+".tmp-*", files[n])
-		if t != "" {
-			tmps = append(tmps, t)
-		}
-		if err != nil {
-			cleanup()
-			return err
-		}
-	}
-	for i, n := range names {
-		if err := os.Rename(tmps[i], filepath.Join(dir, n)); err != nil {
-			cleanup()
-			return err
-		}
-	}
-	return nil
-}
-
-func intoNew(dir string, names []string, files map[string][]byte) error {
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-*")
+	st, err := Stage(dir)
 	if err != nil {
 		return err
 	}
 	for _, n := range names {
-		if err := os.WriteFile(filepath.Join(tmp, n), files[n], 0o644); err != nil {
-			_ = os.RemoveAll(tmp)
+		if err := st.Write(n, files[n]); err != nil {
+			st.Abort()
 			return err
 		}
 	}
-	// MkdirTemp makes 0700; outputs are for sharing like any build artifact.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		_ = os.RemoveAll(tmp)
+	return st.Commit()
+}
+
+// Staging writes files into a directory as each becomes ready, so a caller
+// need not hold them all in memory, and makes them visible together on
+// Commit. Until then nothing in the directory changes: when it does not
+// exist, the files go into a fresh directory beside it that Commit renames
+// into place; when it exists, each file is written beside its final name and
+// Commit renames them all. Abort removes everything written. Write is safe
+// for concurrent use.
+type Staging struct {
+	dir string
+	// tmpDir is the directory that becomes dir, when dir did not exist.
+	tmpDir string
+	mu     sync.Mutex
+	tmps   map[string]string // name → temporary path, when dir existed
+	done   bool
+}
+
+// Stage starts writing into dir. It fails at once when dir cannot be
+// written, before any work is spent producing the files.
+func Stage(dir string) (*Staging, error) {
+	info, err := os.Stat(dir)
+	switch {
+	case err == nil && !info.IsDir():
+		return nil, fmt.Errorf("exists and is not a directory")
+	case err == nil:
+		// Probe now: a read-only directory should fail the command before
+		// any rendering, not after.
+		t, err := writeTemp(dir, ".envctl-probe-*", nil)
+		if t != "" {
+			_ = os.Remove(t)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &Staging{dir: dir, tmps: map[string]string{}}, nil
+	case errors.Is(err, fs.ErrNotExist):
+		parent := filepath.Dir(dir)
+		if err := os.MkdirAll(parent, 0o755); err != nil {
+			return nil, err
+		}
+		tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-*")
+		if err != nil {
+			return nil, err
+		}
+		return &Staging{dir: dir, tmpDir: tmp}, nil
+	default:
+		return nil, err
+	}
+}
+
+// Write stages one file. Writing the same name twice replaces it.
+func (s *Staging) Write(name string, data []byte) error {
+	if name != filepath.Base(name) || name == "." || name == ".." || name == "" {
+		return fmt.Errorf("invalid output file name %q", name)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return fmt.Errorf("staging of %s already finished", s.dir)
+	}
+	if s.tmpDir != "" {
+		return os.WriteFile(filepath.Join(s.tmpDir, name), data, 0o644)
+	}
+	t, err := writeTemp(s.dir, "."+name+".tmp-*", data)
+	if err != nil {
+		if t != "" {
+			_ = os.Remove(t)
+		}
 		return err
 	}
-	if err := os.Rename(tmp, dir); err != nil {
-		_ = os.RemoveAll(tmp)
-		return err
+	if old, ok := s.tmps[name]; ok {
+		_ = os.Remove(old)
+	}
+	s.tmps[name] = t
+	return nil
+}
+
+// Commit makes every staged file visible under its final name.
+func (s *Staging) Commit() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return fmt.Errorf("staging of %s already finished", s.dir)
+	}
+	s.done = true
+	if s.tmpDir != "" {
+		// MkdirTemp makes 0700; outputs are for sharing like any build artifact.
+		if err := os.Chmod(s.tmpDir, 0o755); err != nil {
+			_ = os.RemoveAll(s.tmpDir)
+			return err
+		}
+		if err := os.Rename(s.tmpDir, s.dir); err != nil {
+			_ = os.RemoveAll(s.tmpDir)
+			return err
+		}
+		return nil
+	}
+	names := make([]string, 0, len(s.tmps))
+	for n := range s.tmps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		if err := os.Rename(s.tmps[n], filepath.Join(s.dir, n)); err != nil {
+			for _, rest := range names[i:] {
+				_ = os.Remove(s.tmps[rest])
+			}
+			return err
+		}
 	}
 	return nil
+}
+
+// Abort removes everything staged; the directory is as it was. It is a
+// no-op after Commit.
+func (s *Staging) Abort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return
+	}
+	s.done = true
+	if s.tmpDir != "" {
+		_ = os.RemoveAll(s.tmpDir)
+		return
+	}
+	for _, t := range s.tmps {
+		_ = os.Remove(t)
+	}
 }
 
 func writeTemp(dir, pattern string, data []byte) (string, error) {

@@ -52,3 +52,80 @@ func TestFilesRefusesBadNamesAndFiles(t *testing.T) {
 		t.Error("the file was changed")
 	}
 }
+
+func TestStagedFilesAppearOnlyOnCommit(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		dir := filepath.Join(t.TempDir(), "out")
+		if existing {
+			os.Mkdir(dir, 0o755)
+			os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("old"), 0o644)
+		}
+		st, err := Stage(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []string{"a.yaml", "b.yaml"} {
+			if err := st.Write(n, []byte("new "+n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "a.yaml")); existing && string(b) != "old" || !existing && err == nil {
+			t.Fatalf("existing=%v: a staged file is visible before Commit", existing)
+		}
+		if err := st.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		entries, _ := os.ReadDir(dir)
+		if len(entries) != 2 {
+			t.Fatalf("existing=%v: entries = %v", existing, entries)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "a.yaml")); string(b) != "new a.yaml" {
+			t.Errorf("existing=%v: a.yaml = %q", existing, b)
+		}
+		if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".*")); len(left) != 0 {
+			t.Errorf("existing=%v: temporary files left: %v", existing, left)
+		}
+	}
+}
+
+func TestAbortLeavesTheDirectoryAsItWas(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		parent := t.TempDir()
+		dir := filepath.Join(parent, "out")
+		if existing {
+			os.Mkdir(dir, 0o755)
+			os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("old"), 0o644)
+		}
+		st, err := Stage(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Write("a.yaml", []byte("new"))
+		st.Write("b.yaml", []byte("new"))
+		st.Abort()
+		all, _ := filepath.Glob(filepath.Join(parent, "*", "*"))
+		hidden, _ := filepath.Glob(filepath.Join(parent, ".*"))
+		hiddenIn, _ := filepath.Glob(filepath.Join(dir, ".*"))
+		want := 0
+		if existing {
+			want = 1
+		}
+		if len(all) != want || len(hidden)+len(hiddenIn) != 0 {
+			t.Errorf("existing=%v: after Abort: %v %v %v", existing, all, hidden, hiddenIn)
+		}
+		if err := st.Commit(); err == nil {
+			t.Errorf("existing=%v: Commit after Abort succeeded", existing)
+		}
+	}
+}
+
+func TestStageFailsBeforeAnyWorkOnAFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(f, []byte("x"), 0o644)
+	if _, err := Stage(f); err == nil {
+		t.Error("staging into a file succeeded")
+	}
+	if _, err := Stage(filepath.Join(f, "sub")); err == nil {
+		t.Error("staging under a file succeeded")
+	}
+}

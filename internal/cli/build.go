@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/envctl/envctl/internal/atomicwrite"
+	"github.com/envctl/envctl/internal/compose"
 	"github.com/spf13/cobra"
 )
 
@@ -75,27 +76,46 @@ func runBuild(ctx context.Context, opts *BuildOptions) error {
 	if opts.OutputDir == "" && len(envs) > 1 {
 		return usageErrorf("rendering %d environments needs -o DIR (one file per environment)", len(envs))
 	}
-	rendered, err := opts.Render.render(ctx, f, envs)
-	if err != nil {
+	if opts.OutputDir == "" {
+		rendered, err := opts.Render.render(ctx, f, envs)
+		if err != nil {
+			return err
+		}
+		warnEmpty(f, rendered)
+		_, err = f.IO.Out.Write(rendered[0].Result.YAML)
 		return err
 	}
+	// Each environment is written beside DIR as soon as it is rendered, so
+	// --all holds only the renders in flight; DIR changes only once every
+	// environment has succeeded. Staging first also finds an unwritable
+	// DIR before any rendering.
+	stage, err := atomicwrite.Stage(opts.OutputDir)
+	if err != nil {
+		return fmt.Errorf("-o %s: %w", opts.OutputDir, err)
+	}
+	rendered, err := opts.Render.renderTo(ctx, f, envs, func(r compose.Rendered) error {
+		if err := stage.Write(r.Env.Name+".yaml", r.Result.YAML); err != nil {
+			return fmt.Errorf("-o %s: %w", opts.OutputDir, err)
+		}
+		return nil
+	})
+	if err != nil {
+		stage.Abort()
+		return err
+	}
+	warnEmpty(f, rendered)
+	if err := stage.Commit(); err != nil {
+		return fmt.Errorf("-o %s: %w", opts.OutputDir, err)
+	}
+	return nil
+}
+
+func warnEmpty(f *Factory, rendered []compose.Rendered) {
 	for _, r := range rendered {
 		if r.Result.Objects == 0 {
 			warnf(f, "environment %s (%s) rendered no objects", r.Env.Name, r.Env.Path)
 		}
 	}
-	if opts.OutputDir == "" {
-		_, err := f.IO.Out.Write(rendered[0].Result.YAML)
-		return err
-	}
-	files := make(map[string][]byte, len(rendered))
-	for _, r := range rendered {
-		files[r.Env.Name+".yaml"] = r.Result.YAML
-	}
-	if err := atomicwrite.Files(opts.OutputDir, files); err != nil {
-		return fmt.Errorf("-o %s: %w", opts.OutputDir, err)
-	}
-	return nil
 }
 
 // completeEnvs completes registered environment names.

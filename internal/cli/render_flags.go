@@ -41,6 +41,12 @@ func effectiveJobs(jobs, envs int) int {
 
 // render renders envs with the cache, parallelism and progress line.
 func (r *renderFlags) render(ctx context.Context, f *Factory, envs []repo.Environment) ([]compose.Rendered, error) {
+	return r.renderTo(ctx, f, envs, nil)
+}
+
+// renderTo is render that hands each environment to sink as it finishes
+// (see compose.Request.Sink).
+func (r *renderFlags) renderTo(ctx context.Context, f *Factory, envs []repo.Environment, sink func(compose.Rendered) error) ([]compose.Rendered, error) {
 	if r.Timeout <= 0 {
 		return nil, usageErrorf("--timeout must be positive, got %s", r.Timeout)
 	}
@@ -52,6 +58,7 @@ func (r *renderFlags) render(ctx context.Context, f *Factory, envs []repo.Enviro
 		Envs:    envs,
 		Options: overlay.Options{RemoteTimeout: r.Timeout},
 		Jobs:    r.Jobs,
+		Sink:    sink,
 	}
 	if !r.NoCache {
 		dir := r.CacheDir

@@ -28,6 +28,12 @@ type Request struct {
 	// CacheErrors, if set, receives failures to store a render. They never
 	// fail the build: the cache is an optimisation.
 	CacheErrors func(env string, err error)
+	// Sink, if set, receives each environment as soon as it is rendered,
+	// one call at a time, and Render then drops its YAML (Result.YAML is
+	// nil in what Render returns): memory stays at what the renders in
+	// flight need however many environments there are. An error from Sink
+	// fails that environment.
+	Sink func(Rendered) error
 }
 
 // Event is a progress report.
@@ -70,6 +76,7 @@ func Render(ctx context.Context, req Request) ([]Rendered, error) {
 		req.Progress(Event{Env: env, Done: done, Total: len(req.Envs), Start: start})
 	}
 
+	var sinkMu sync.Mutex
 	var g errgroup.Group
 	g.SetLimit(jobs)
 	for i, env := range req.Envs {
@@ -77,6 +84,15 @@ func Render(ctx context.Context, req Request) ([]Rendered, error) {
 			report(env.Name, true)
 			defer report(env.Name, false)
 			out[i], errs[i] = renderOne(ctx, req, env)
+			if errs[i] == nil && req.Sink != nil {
+				sinkMu.Lock()
+				errs[i] = req.Sink(out[i])
+				sinkMu.Unlock()
+				// A copy, so a cached Result shared elsewhere keeps its YAML.
+				r := *out[i].Result
+				r.YAML = nil
+				out[i].Result = &r
+			}
 			return nil
 		})
 	}

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -69,5 +70,41 @@ func TestEveryFailureIsReportedInNameOrderAndNothingIsReturned(t *testing.T) {
 	b, d := strings.Index(msg, "missing-b.yaml"), strings.Index(msg, "missing-d.yaml")
 	if b < 0 || d < 0 || b > d {
 		t.Errorf("want both failures, b before d: %s", msg)
+	}
+}
+
+func TestSinkGetsEachEnvironmentOnceAndRenderKeepsNoYAML(t *testing.T) {
+	fsys, es := envs(t, map[string]string{"a": good, "b": good, "c": good})
+	cache := rendercache.Open(t.TempDir(), "test")
+	for pass := range 2 { // the second pass is served from the cache
+		got := map[string]string{}
+		out, err := Render(context.Background(), Request{FS: fsys, Envs: es, Jobs: 2, Cache: cache, Sink: func(r Rendered) error {
+			got[r.Env.Name] = string(r.Result.YAML) // calls are serialised: no lock needed
+			return nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 || !strings.Contains(got["b"], "kind: ConfigMap") {
+			t.Fatalf("pass %d: sink got %v", pass, got)
+		}
+		for _, r := range out {
+			if r.Result.YAML != nil || r.Result.Objects != 1 {
+				t.Errorf("pass %d: %s kept %d bytes of YAML, %d objects", pass, r.Env.Name, len(r.Result.YAML), r.Result.Objects)
+			}
+		}
+	}
+}
+
+func TestASinkErrorFailsThatEnvironment(t *testing.T) {
+	fsys, es := envs(t, map[string]string{"a": good, "b": good})
+	_, err := Render(context.Background(), Request{FS: fsys, Envs: es, Sink: func(r Rendered) error {
+		if r.Env.Name == "b" {
+			return errors.New("disk full")
+		}
+		return nil
+	}})
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("err = %v", err)
 	}
 }
