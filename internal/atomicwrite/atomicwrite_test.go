@@ -55,15 +55,7 @@ func TestFilesRefusesBadNamesAndFiles(t *testing.T) {
 
 func TestStagedFilesAppearOnlyOnCommit(t *testing.T) {
 	for _, existing := range []bool{false, true} {
-		dir := filepath.Join(t.TempDir(), "out")
-		if existing {
-			os.Mkdir(dir, 0o755)
-			os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("old"), 0o644)
-		}
-		st, err := Stage(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dir, st := stage(t, t.TempDir(), existing)
 		for _, n := range []string{"a.yaml", "b.yaml"} {
 			if err := st.Write(n, []byte("new "+n)); err != nil {
 				t.Fatal(err)
@@ -91,15 +83,7 @@ func TestStagedFilesAppearOnlyOnCommit(t *testing.T) {
 func TestAbortLeavesTheDirectoryAsItWas(t *testing.T) {
 	for _, existing := range []bool{false, true} {
 		parent := t.TempDir()
-		dir := filepath.Join(parent, "out")
-		if existing {
-			os.Mkdir(dir, 0o755)
-			os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("old"), 0o644)
-		}
-		st, err := Stage(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dir, st := stage(t, parent, existing)
 		st.Write("a.yaml", []byte("new"))
 		st.Write("b.yaml", []byte("new"))
 		st.Abort()
@@ -128,4 +112,20 @@ func TestStageFailsBeforeAnyWorkOnAFile(t *testing.T) {
 	if _, err := Stage(filepath.Join(f, "sub")); err == nil {
 		t.Error("staging under a file succeeded")
 	}
+}
+
+// stage starts staging into parent/out, which, when existing, already holds
+// a.yaml ("old").
+func stage(t *testing.T, parent string, existing bool) (string, *Staging) {
+	t.Helper()
+	dir := filepath.Join(parent, "out")
+	if existing {
+		os.Mkdir(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("old"), 0o644)
+	}
+	st, err := Stage(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, st
 }
