@@ -8,30 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 )
-
-// Files writes each name → content into dir, all or nothing (see Stage).
-// Names must be plain file names.
-func Files(dir string, files map[string][]byte) error {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	st, err := Stage(dir)
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		if err := st.Write(n, files[n]); err != nil {
-			st.Abort()
-			return err
-		}
-	}
-	return st.Commit()
-}
 
 // Staging writes files into a directory as each becomes ready, so a caller
 // need not hold them all in memory, and makes them visible together on
@@ -44,9 +24,12 @@ type Staging struct {
 	dir string
 	// tmpDir is the directory that becomes dir, when dir did not exist.
 	tmpDir string
-	mu     sync.Mutex
-	tmps   map[string]string // name → temporary path, when dir existed
-	done   bool
+	// madeParents are the missing ancestors of dir that Stage created,
+	// outermost first; Abort removes them so a failed command leaves none.
+	madeParents []string
+	mu          sync.Mutex
+	tmps        map[string]string // name → temporary path, when dir existed
+	done        bool
 }
 
 // Stage starts writing into dir. It fails at once when dir cannot be
@@ -69,14 +52,16 @@ func Stage(dir string) (*Staging, error) {
 		return &Staging{dir: dir, tmps: map[string]string{}}, nil
 	case errors.Is(err, fs.ErrNotExist):
 		parent := filepath.Dir(dir)
-		if err := os.MkdirAll(parent, 0o755); err != nil {
+		made, err := mkdirAll(parent)
+		if err != nil {
 			return nil, err
 		}
 		tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-*")
 		if err != nil {
+			removeMade(made)
 			return nil, err
 		}
-		return &Staging{dir: dir, tmpDir: tmp}, nil
+		return &Staging{dir: dir, tmpDir: tmp, madeParents: made}, nil
 	default:
 		return nil, err
 	}
@@ -156,10 +141,41 @@ func (s *Staging) Abort() {
 	s.done = true
 	if s.tmpDir != "" {
 		_ = os.RemoveAll(s.tmpDir)
+		removeMade(s.madeParents)
 		return
 	}
 	for _, t := range s.tmps {
 		_ = os.Remove(t)
+	}
+}
+
+// mkdirAll is os.MkdirAll that reports which directories it created,
+// outermost first.
+func mkdirAll(dir string) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	slices.Reverse(missing)
+	return missing, nil
+}
+
+// removeMade removes directories mkdirAll created, innermost first, and
+// only while they are empty.
+func removeMade(made []string) {
+	for i := len(made) - 1; i >= 0; i-- {
+		if os.Remove(made[i]) != nil {
+			return
+		}
 	}
 }
 

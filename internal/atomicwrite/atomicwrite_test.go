@@ -6,26 +6,18 @@ import (
 	"testing"
 )
 
-func TestFilesIntoANewDirectory(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "a", "out")
-	if err := Files(dir, map[string][]byte{"x.yaml": []byte("x"), "y.yaml": []byte("y")}); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "y.yaml"))
-	if err != nil || string(b) != "y" {
-		t.Fatalf("y.yaml = %q, %v", b, err)
-	}
-	left, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".*"))
-	if len(left) != 0 {
-		t.Errorf("temporary directories left: %v", left)
-	}
-}
-
-func TestFilesIntoAnExistingDirectoryKeepsOtherFiles(t *testing.T) {
+func TestAnExistingDirectoryKeepsOtherFiles(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "keep.txt"), []byte("k"), 0o644)
 	os.WriteFile(filepath.Join(dir, "x.yaml"), []byte("old"), 0o644)
-	if err := Files(dir, map[string][]byte{"x.yaml": []byte("new")}); err != nil {
+	st, err := Stage(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Write("x.yaml", []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -38,18 +30,46 @@ func TestFilesIntoAnExistingDirectoryKeepsOtherFiles(t *testing.T) {
 	}
 }
 
-func TestFilesRefusesBadNamesAndFiles(t *testing.T) {
+func TestWriteRefusesNamesWithPaths(t *testing.T) {
 	dir := t.TempDir()
-	if err := Files(dir, map[string][]byte{"../escape.yaml": nil}); err == nil {
-		t.Error("a name with a path was accepted")
+	st, err := Stage(filepath.Join(dir, "out"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	f := filepath.Join(dir, "file")
-	os.WriteFile(f, []byte("precious"), 0o644)
-	if err := Files(f, map[string][]byte{"x.yaml": nil}); err == nil {
-		t.Error("writing into a file succeeded")
+	for _, n := range []string{"../escape.yaml", "a/b.yaml", "..", "."} {
+		if err := st.Write(n, nil); err == nil {
+			t.Errorf("name %q was accepted", n)
+		}
 	}
-	if b, _ := os.ReadFile(f); string(b) != "precious" {
-		t.Error("the file was changed")
+	st.Abort()
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
+
+func TestAbortRemovesTheParentsStageCreated(t *testing.T) {
+	root := t.TempDir()
+	st, err := Stage(filepath.Join(root, "new", "deep", "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Write("a.yaml", []byte("x"))
+	st.Abort()
+	if entries, _ := os.ReadDir(root); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
+	}
+	// And Commit keeps them.
+	dir := filepath.Join(root, "new", "deep", "out")
+	st, err = Stage(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Write("a.yaml", []byte("x"))
+	if err := st.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "a.yaml")); err != nil || string(b) != "x" {
+		t.Errorf("a.yaml = %q, %v", b, err)
 	}
 }
 
@@ -108,6 +128,9 @@ func TestStageFailsBeforeAnyWorkOnAFile(t *testing.T) {
 	os.WriteFile(f, []byte("x"), 0o644)
 	if _, err := Stage(f); err == nil {
 		t.Error("staging into a file succeeded")
+	}
+	if b, _ := os.ReadFile(f); string(b) != "x" {
+		t.Error("the file was changed")
 	}
 	if _, err := Stage(filepath.Join(f, "sub")); err == nil {
 		t.Error("staging under a file succeeded")
