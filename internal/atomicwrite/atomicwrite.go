@@ -104,15 +104,16 @@ func (s *Staging) Commit() error {
 	s.done = true
 	if s.tmpDir != "" {
 		// MkdirTemp makes 0700; outputs are for sharing like any build artifact.
-		if err := os.Chmod(s.tmpDir, 0o755); err != nil {
-			_ = os.RemoveAll(s.tmpDir)
-			return err
+		err := os.Chmod(s.tmpDir, 0o755)
+		if err == nil {
+			err = os.Rename(s.tmpDir, s.dir)
 		}
-		if err := os.Rename(s.tmpDir, s.dir); err != nil {
+		if err != nil {
+			// As Abort: a failed command leaves nothing it created.
 			_ = os.RemoveAll(s.tmpDir)
-			return err
+			removeMade(s.madeParents)
 		}
-		return nil
+		return err
 	}
 	names := make([]string, 0, len(s.tmps))
 	for n := range s.tmps {

@@ -152,3 +152,27 @@ func stage(t *testing.T, parent string, existing bool) (string, *Staging) {
 	}
 	return dir, st
 }
+
+func TestAFailedCommitLeavesNothingItCreated(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "new", "out")
+	st, err := Stage(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Write("a.yaml", []byte("x"))
+	// Someone else fills dir before Commit: the rename must fail, keep
+	// their file, and leave no staging directory beside it.
+	os.Mkdir(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "theirs"), []byte("t"), 0o644)
+	if err := st.Commit(); err == nil {
+		t.Fatal("Commit over a non-empty directory succeeded")
+	}
+	entries, _ := os.ReadDir(filepath.Join(root, "new"))
+	if len(entries) != 1 || entries[0].Name() != "out" {
+		t.Errorf("left beside dir: %v", entries)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "theirs")); string(b) != "t" {
+		t.Error("their file was changed")
+	}
+}

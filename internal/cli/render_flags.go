@@ -76,10 +76,11 @@ func (r *renderFlags) renderTo(ctx context.Context, f *Factory, envs []repo.Envi
 	}
 	if effectiveJobs(r.Jobs, len(envs)) > 1 && os.Getenv("GOGC") == "" {
 		// Parallel renders hold several heaps at once. A slightly lower GC
-		// target keeps the process's peak well under twice one render's,
-		// and measured no slower than the default here (bench/: GOGC=80 vs
-		// 100 on two 2,000-object renders); 50 cost half again the CPU.
-		// GOGC in the environment still wins.
+		// target keeps the process's peak under twice one kustomize
+		// render's (bench/, figure 5). Against the default it measured
+		// within this machine's noise on two 2,000-object renders
+		// (docs/status.md); 50 cost half again the CPU, 200 was faster but
+		// peaked over budget. GOGC in the environment still wins.
 		defer debug.SetGCPercent(debug.SetGCPercent(80))
 	}
 	line := progress.New(f.IO.ErrOut)
