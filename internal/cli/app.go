@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+
+	"github.com/envctl/envctl/internal/worker"
 )
 
 // Exit codes, decided here and nowhere else.
@@ -52,7 +54,11 @@ func usageErrorf(format string, args ...any) error {
 
 // Run executes envctl with args and returns the process exit code.
 func Run(args []string, s IOStreams) int {
-	cmd := NewRootCmd(NewFactory(s))
+	f := NewFactory(s)
+	if os.Getenv("ENVCTL_INPROCESS") == "" {
+		f.Self = worker.Self()
+	}
+	cmd := NewRootCmd(f)
 	cmd.SetArgs(args)
 	cmd.SetIn(s.In)
 	cmd.SetOut(s.Out)

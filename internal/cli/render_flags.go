@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/envctl/envctl/internal/compose"
@@ -13,6 +14,7 @@ import (
 	"github.com/envctl/envctl/internal/rendercache"
 	"github.com/envctl/envctl/internal/repo"
 	"github.com/envctl/envctl/internal/version"
+	"github.com/envctl/envctl/internal/worker"
 	"github.com/spf13/pflag"
 )
 
@@ -30,6 +32,10 @@ func (r *renderFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&r.CacheDir, "cache-dir", "", "render cache directory (default $"+rendercache.EnvVar+", else the user cache directory)")
 	fs.IntVarP(&r.Jobs, "jobs", "j", 0, "environments rendered at once (default: the number of cores)")
 }
+
+// parallelGCPercent is the GC target of a process that renders beside
+// other renders (see renderTo).
+const parallelGCPercent = 80
 
 // effectiveJobs is how many renders run at once.
 func effectiveJobs(jobs, envs int) int {
@@ -74,14 +80,21 @@ func (r *renderFlags) renderTo(ctx context.Context, f *Factory, envs []repo.Envi
 			warnf(f, "could not cache %s: %v", env, err)
 		}
 	}
-	if effectiveJobs(r.Jobs, len(envs)) > 1 && os.Getenv("GOGC") == "" {
-		// Parallel renders hold several heaps at once. A slightly lower GC
-		// target keeps the process's peak under twice one kustomize
-		// render's (bench/, figure 5). Against the default it measured
-		// within this machine's noise on two 2,000-object renders
-		// (docs/status.md); 50 cost half again the CPU, 200 was faster but
-		// peaked over budget. GOGC in the environment still wins.
-		defer debug.SetGCPercent(debug.SetGCPercent(80))
+	if effectiveJobs(r.Jobs, len(envs)) > 1 {
+		if f.Self != "" {
+			// argv0 "envctl": in testscript the test binary stands in for
+			// envctl and dispatches on that name.
+			req.RenderFunc = worker.New(f.Self, "envctl", workerMinObjects()).Render
+		}
+		if os.Getenv("GOGC") == "" {
+			// Several renders' heaps are alive at once, in this process or
+			// beside it in workers (which set the same). A slightly lower
+			// GC target keeps their sum under twice one kustomize render's
+			// (bench/, figure 5) and measured within this machine's noise
+			// of the default (docs/status.md). GOGC in the environment
+			// still wins.
+			defer debug.SetGCPercent(debug.SetGCPercent(parallelGCPercent))
+		}
 	}
 	line := progress.New(f.IO.ErrOut)
 	if line != nil {
@@ -95,4 +108,14 @@ func (r *renderFlags) renderTo(ctx context.Context, f *Factory, envs []repo.Envi
 		defer line.Clear()
 	}
 	return compose.Render(ctx, req)
+}
+
+// workerMinObjects is worker.DefaultMinObjects unless
+// ENVCTL_WORKER_MIN_OBJECTS says otherwise (0: every parallel render may
+// get a worker; the CLI tests use it on small trees).
+func workerMinObjects() int {
+	if n, err := strconv.Atoi(os.Getenv("ENVCTL_WORKER_MIN_OBJECTS")); err == nil && n >= 0 {
+		return n
+	}
+	return worker.DefaultMinObjects
 }

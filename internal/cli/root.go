@@ -39,6 +39,7 @@ Exit codes: 0 success, 1 findings (invalid objects, drift), 2 usage or runtime e
 		NewCmdSnapshot(f, nil),
 		NewCmdValidate(f, nil),
 		NewCmdVersion(f),
+		newCmdWorker(f),
 	)
 	return cmd
 }

@@ -34,6 +34,9 @@ type Request struct {
 	// flight need however many environments there are. An error from Sink
 	// fails that environment.
 	Sink func(Rendered) error
+	// RenderFunc renders one directory on a cache miss; nil means
+	// overlay.Render in this process.
+	RenderFunc func(ctx context.Context, fsys filesys.FileSystem, dir string, opts overlay.Options) (*overlay.Result, error)
 }
 
 // Event is a progress report.
@@ -123,7 +126,11 @@ func renderOne(ctx context.Context, req Request, env repo.Environment) (Rendered
 			return Rendered{Env: env, Result: r, Cached: true}, nil
 		}
 	}
-	r, err := overlay.Render(ctx, req.FS, env.Path, req.Options)
+	render := req.RenderFunc
+	if render == nil {
+		render = overlay.Render
+	}
+	r, err := render(ctx, req.FS, env.Path, req.Options)
 	if err != nil {
 		return Rendered{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/envctl/envctl/internal/overlay"
 	"github.com/envctl/envctl/internal/rendercache"
 	"github.com/envctl/envctl/internal/repo"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -106,5 +107,38 @@ func TestASinkErrorFailsThatEnvironment(t *testing.T) {
 	}})
 	if err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRenderFuncRendersTheMissesAndTheirResultsAreCached(t *testing.T) {
+	fsys, es := envs(t, map[string]string{"a": good, "b": good, "c": good})
+	cache := rendercache.Open(t.TempDir(), "test")
+	var calls atomic.Int32
+	req := Request{FS: fsys, Envs: es, Cache: cache, Jobs: 2,
+		RenderFunc: func(ctx context.Context, fsys filesys.FileSystem, dir string, opts overlay.Options) (*overlay.Result, error) {
+			calls.Add(1)
+			return overlay.Render(ctx, fsys, dir, opts)
+		}}
+	if _, err := Render(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 3 {
+		t.Errorf("RenderFunc called %d times on a cold cache, want 3", calls.Load())
+	}
+	// Edit one environment: only it is rendered again.
+	if err := fsys.WriteFile("/r/environments/b/kustomization.yaml", []byte(strings.Replace(good, "A=1", "A=2", 1))); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Render(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 4 {
+		t.Errorf("RenderFunc called %d times in all, want 4 (one more, for the edit)", calls.Load())
+	}
+	for _, r := range out {
+		if r.Cached != (r.Env.Name != "b") {
+			t.Errorf("%s: cached = %v", r.Env.Name, r.Cached)
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package overlay
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"runtime/debug"
@@ -9,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -208,4 +211,52 @@ func setsOpenAPI(fsys filesys.FileSystem, dir string, seen map[string]bool) bool
 		}
 	}
 	return false
+}
+
+// EstimateObjects guesses, without rendering, how many objects the
+// kustomization in dir renders: the YAML documents in its local resource
+// files and those of the kustomizations it includes, plus one per
+// generator. It reads only those files, so it costs a small fraction of a
+// render; callers use it to decide how to run one (package worker).
+func EstimateObjects(fsys filesys.FileSystem, dir string) int {
+	return estimate(fsys, dir, map[string]bool{})
+}
+
+func estimate(fsys filesys.FileSystem, dir string, seen map[string]bool) int {
+	abs := filepath.Clean(dir)
+	if seen[abs] {
+		return 0
+	}
+	seen[abs] = true
+	var k struct {
+		kustRefs
+		ConfigMaps []json.RawMessage `json:"configMapGenerator"`
+		Secrets    []json.RawMessage `json:"secretGenerator"`
+	}
+	for _, n := range konfig.RecognizedKustomizationFileNames() {
+		b, err := fsys.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			continue
+		}
+		if yaml.Unmarshal(b, &k) != nil {
+			return 0
+		}
+		break
+	}
+	n := len(k.ConfigMaps) + len(k.Secrets)
+	for _, list := range [][]string{k.Resources, k.Bases, k.Components} {
+		for _, ref := range list {
+			sub := filepath.Join(dir, ref)
+			switch {
+			case IsRemote(ref):
+			case fsys.IsDir(sub):
+				n += estimate(fsys, sub, seen)
+			default:
+				if b, err := fsys.ReadFile(sub); err == nil && len(bytes.TrimSpace(b)) > 0 {
+					n += 1 + bytes.Count(b, []byte("\n---"))
+				}
+			}
+		}
+	}
+	return n
 }

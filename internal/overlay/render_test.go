@@ -229,3 +229,17 @@ func TestRemoteBaseThatHangsTimesOut(t *testing.T) {
 		t.Errorf("error does not name the URL %s: %v", url, err)
 	}
 }
+
+func TestEstimateObjectsCountsDocumentsAndGeneratorsThroughBases(t *testing.T) {
+	fsys := memTree(t, smallApp("debug"))
+	// base: one Deployment, one ConfigMap and one Secret generator; dev
+	// merges into the ConfigMap (counted again: it is an estimate).
+	if got := EstimateObjects(fsys, "/repo/envs/dev"); got != 4 {
+		t.Errorf("EstimateObjects = %d, want 4", got)
+	}
+	fsys.WriteFile("/repo/multi/kustomization.yaml", []byte("resources: [all.yaml, ../base, https://example.com/remote]\n"))
+	fsys.WriteFile("/repo/multi/all.yaml", []byte("a: 1\n---\nb: 2\n---\nc: 3\n"))
+	if got := EstimateObjects(fsys, "/repo/multi"); got != 6 {
+		t.Errorf("EstimateObjects = %d, want 6 (three documents, three from the base; remote bases uncounted)", got)
+	}
+}
