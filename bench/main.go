@@ -38,7 +38,7 @@ type run struct {
 	// cpu is user+system time of the command and the children it waited
 	// for: with wall time it shows how much of the machine a run got.
 	cpu time.Duration
-	// Peak memory of the command's whole process tree, KiB (see treeMemory).
+	// Peak memory of the command's whole process tree, KiB (see sampleTree).
 	rss, pss int64
 	out      []byte
 }
@@ -53,10 +53,10 @@ func execute(dir string, env []string, name string, args ...string) (run, error)
 	if err := cmd.Start(); err != nil {
 		return run{}, err
 	}
-	mem := sampleTree(cmd.Process.Pid, 20*time.Millisecond)
+	stopSampling := sampleTree(cmd.Process.Pid, 20*time.Millisecond)
 	err := cmd.Wait()
 	wall := time.Since(start)
-	rss, pss := mem.stop()
+	rss, pss := stopSampling()
 	if err != nil {
 		return run{}, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.Bytes())
 	}

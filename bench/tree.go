@@ -11,19 +11,15 @@ import (
 	"time"
 )
 
-// treeMemory samples the memory of a process and all its descendants
-// until stop is called, and returns the peak of their summed RSS and of
-// their summed PSS (KiB). One process's Maxrss misses what a command
-// spends in child processes, and a sum of each process's own peak
-// overstates a tree whose members peak at different moments. PSS divides
-// pages the processes share (an executable's text) among them, so its sum
-// is the memory the tree takes from the machine; RSS counts those pages
-// once per process.
-type treeMemory struct {
-	stop func() (rss, pss int64)
-}
-
-func sampleTree(pid int, every time.Duration) *treeMemory {
+// sampleTree samples the memory of a process and all its descendants
+// until the returned stop is called, which returns the peak of their
+// summed RSS and of their summed PSS (KiB). One process's Maxrss misses
+// what a command spends in child processes, and a sum of each process's
+// own peak overstates a tree whose members peak at different moments. PSS
+// divides pages the processes share (an executable's text) among them, so
+// its sum is the memory the tree takes from the machine; RSS counts those
+// pages once per process.
+func sampleTree(pid int, every time.Duration) (stop func() (rss, pss int64)) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	var peakRSS, peakPSS int64
@@ -47,11 +43,11 @@ func sampleTree(pid int, every time.Duration) *treeMemory {
 			}
 		}
 	}()
-	return &treeMemory{stop: func() (int64, int64) {
+	return func() (int64, int64) {
 		close(done)
 		wg.Wait()
 		return peakRSS, peakPSS
-	}}
+	}
 }
 
 // descendants is pid and every process below it (Linux /proc).

@@ -55,9 +55,7 @@ func usageErrorf(format string, args ...any) error {
 // Run executes envctl with args and returns the process exit code.
 func Run(args []string, s IOStreams) int {
 	f := NewFactory(s)
-	if os.Getenv("ENVCTL_INPROCESS") == "" {
-		f.Self = worker.Self()
-	}
+	f.Self = worker.Self()
 	cmd := NewRootCmd(f)
 	cmd.SetArgs(args)
 	cmd.SetIn(s.In)

@@ -19,8 +19,9 @@ type Factory struct {
 	// RepoDir is the --repo flag; empty means "search upward from cwd".
 	RepoDir string
 	// Self is the envctl executable that parallel renders run as worker
-	// processes (package worker); empty keeps every render in process.
-	// Run sets it: only the real entry point can re-execute itself.
+	// processes (package worker); empty keeps every render in process,
+	// as ENVCTL_INPROCESS does. Run sets it: only the real entry point can
+	// re-execute itself.
 	Self string
 
 	repo *repo.Repo

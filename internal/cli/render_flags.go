@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -80,11 +81,19 @@ func (r *renderFlags) renderTo(ctx context.Context, f *Factory, envs []repo.Envi
 			warnf(f, "could not cache %s: %v", env, err)
 		}
 	}
+	inProcess, err := envBool("ENVCTL_INPROCESS")
+	if err != nil {
+		return nil, err
+	}
+	minObjects, err := envCount("ENVCTL_WORKER_MIN_OBJECTS", worker.DefaultMinObjects)
+	if err != nil {
+		return nil, err
+	}
 	if effectiveJobs(r.Jobs, len(envs)) > 1 {
-		if f.Self != "" {
+		if f.Self != "" && !inProcess {
 			// argv0 "envctl": in testscript the test binary stands in for
 			// envctl and dispatches on that name.
-			req.RenderFunc = worker.New(f.Self, "envctl", workerMinObjects()).Render
+			req.RenderFunc = worker.New(f.Self, "envctl", minObjects).Render
 		}
 		if os.Getenv("GOGC") == "" {
 			// Several renders' heaps are alive at once, in this process or
@@ -110,12 +119,29 @@ func (r *renderFlags) renderTo(ctx context.Context, f *Factory, envs []repo.Envi
 	return compose.Render(ctx, req)
 }
 
-// workerMinObjects is worker.DefaultMinObjects unless
-// ENVCTL_WORKER_MIN_OBJECTS says otherwise (0: every parallel render may
-// get a worker; the CLI tests use it on small trees).
-func workerMinObjects() int {
-	if n, err := strconv.Atoi(os.Getenv("ENVCTL_WORKER_MIN_OBJECTS")); err == nil && n >= 0 {
-		return n
+// envBool reads a true/false environment variable; unset or empty is false.
+func envBool(name string) (bool, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return false, nil
 	}
-	return worker.DefaultMinObjects
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: want true or false (1 or 0)", name, v)
+	}
+	return b, nil
+}
+
+// envCount reads a non-negative integer environment variable; unset or
+// empty is def.
+func envCount(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s=%q: want a whole number of objects, 0 or more", name, v)
+	}
+	return n, nil
 }

@@ -276,15 +276,13 @@ func (r *recorder) scanKustomization(b []byte) {
 	if yaml.Unmarshal(b, &k) != nil {
 		return // kustomize reports the syntax error itself
 	}
-	for _, list := range [][]string{k.Resources, k.Bases, k.Components} {
-		for _, ref := range list {
-			if IsRemote(ref) {
-				r.mu.Lock()
-				r.remote = append(r.remote, ref)
-				r.mu.Unlock()
-				if r.onRemot != nil {
-					r.onRemot(ref)
-				}
+	for _, ref := range k.refs() {
+		if IsRemote(ref) {
+			r.mu.Lock()
+			r.remote = append(r.remote, ref)
+			r.mu.Unlock()
+			if r.onRemot != nil {
+				r.onRemot(ref)
 			}
 		}
 	}

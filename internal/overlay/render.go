@@ -116,7 +116,7 @@ func Render(ctx context.Context, fsys filesys.FileSystem, dir string, opts Optio
 		default:
 		}
 	})
-	isolate := setsOpenAPI(fsys, dir, map[string]bool{})
+	isolate := setsOpenAPI(fsys, dir)
 
 	type outcome struct {
 		m   resmap.ResMap
@@ -182,35 +182,58 @@ func Render(ctx context.Context, fsys filesys.FileSystem, dir string, opts Optio
 
 // setsOpenAPI reports whether any local kustomization reachable from dir
 // uses the `openapi:` field, which mutates kyaml's global schema.
-func setsOpenAPI(fsys filesys.FileSystem, dir string, seen map[string]bool) bool {
+func setsOpenAPI(fsys filesys.FileSystem, dir string) bool {
+	found := false
+	walkLocal(fsys, dir, map[string]bool{}, func(_ string, k *kustFile) bool {
+		found = len(k.OpenAPI) > 0
+		return !found
+	})
+	return found
+}
+
+// kustFile is what the walks below read from a kustomization.
+type kustFile struct {
+	kustRefs
+	ConfigMaps []json.RawMessage `json:"configMapGenerator"`
+	Secrets    []json.RawMessage `json:"secretGenerator"`
+}
+
+// walkLocal calls visit once for the kustomization in dir and once for
+// each local kustomization it includes, through resources, bases and
+// components. A kustomization that does not parse is skipped with what it
+// includes (kustomize reports it). visit returns false to stop the walk,
+// and walkLocal then returns false.
+func walkLocal(fsys filesys.FileSystem, dir string, seen map[string]bool, visit func(dir string, k *kustFile) bool) bool {
 	abs := filepath.Clean(dir)
 	if seen[abs] {
-		return false
+		return true
 	}
 	seen[abs] = true
-	var k kustRefs
-	for _, n := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+	var k kustFile
+	for _, n := range konfig.RecognizedKustomizationFileNames() {
 		b, err := fsys.ReadFile(filepath.Join(dir, n))
 		if err != nil {
 			continue
 		}
 		if yaml.Unmarshal(b, &k) != nil {
-			return false
+			return true
 		}
 		break
 	}
-	if len(k.OpenAPI) > 0 {
-		return true
+	if !visit(dir, &k) {
+		return false
 	}
-	for _, list := range [][]string{k.Resources, k.Bases, k.Components} {
-		for _, ref := range list {
-			sub := filepath.Join(dir, ref)
-			if !IsRemote(ref) && fsys.IsDir(sub) && setsOpenAPI(fsys, sub, seen) {
-				return true
-			}
+	for _, ref := range k.refs() {
+		sub := filepath.Join(dir, ref)
+		if !IsRemote(ref) && fsys.IsDir(sub) && !walkLocal(fsys, sub, seen, visit) {
+			return false
 		}
 	}
-	return false
+	return true
+}
+
+func (k *kustRefs) refs() []string {
+	return append(append(append([]string(nil), k.Resources...), k.Bases...), k.Components...)
 }
 
 // EstimateObjects guesses, without rendering, how many objects the
@@ -219,44 +242,19 @@ func setsOpenAPI(fsys filesys.FileSystem, dir string, seen map[string]bool) bool
 // generator. It reads only those files, so it costs a small fraction of a
 // render; callers use it to decide how to run one (package worker).
 func EstimateObjects(fsys filesys.FileSystem, dir string) int {
-	return estimate(fsys, dir, map[string]bool{})
-}
-
-func estimate(fsys filesys.FileSystem, dir string, seen map[string]bool) int {
-	abs := filepath.Clean(dir)
-	if seen[abs] {
-		return 0
-	}
-	seen[abs] = true
-	var k struct {
-		kustRefs
-		ConfigMaps []json.RawMessage `json:"configMapGenerator"`
-		Secrets    []json.RawMessage `json:"secretGenerator"`
-	}
-	for _, n := range konfig.RecognizedKustomizationFileNames() {
-		b, err := fsys.ReadFile(filepath.Join(dir, n))
-		if err != nil {
-			continue
-		}
-		if yaml.Unmarshal(b, &k) != nil {
-			return 0
-		}
-		break
-	}
-	n := len(k.ConfigMaps) + len(k.Secrets)
-	for _, list := range [][]string{k.Resources, k.Bases, k.Components} {
-		for _, ref := range list {
+	n := 0
+	walkLocal(fsys, dir, map[string]bool{}, func(dir string, k *kustFile) bool {
+		n += len(k.ConfigMaps) + len(k.Secrets)
+		for _, ref := range k.refs() {
 			sub := filepath.Join(dir, ref)
-			switch {
-			case IsRemote(ref):
-			case fsys.IsDir(sub):
-				n += estimate(fsys, sub, seen)
-			default:
-				if b, err := fsys.ReadFile(sub); err == nil && len(bytes.TrimSpace(b)) > 0 {
-					n += 1 + bytes.Count(b, []byte("\n---"))
-				}
+			if IsRemote(ref) || fsys.IsDir(sub) {
+				continue // remote bases are not counted; walkLocal visits directories
+			}
+			if b, err := fsys.ReadFile(sub); err == nil && len(bytes.TrimSpace(b)) > 0 {
+				n += 1 + bytes.Count(b, []byte("\n---"))
 			}
 		}
-	}
+		return true
+	})
 	return n
 }

@@ -243,3 +243,19 @@ func TestEstimateObjectsCountsDocumentsAndGeneratorsThroughBases(t *testing.T) {
 		t.Errorf("EstimateObjects = %d, want 6 (three documents, three from the base; remote bases uncounted)", got)
 	}
 }
+
+func TestSetsOpenAPIFindsTheFieldInAnIncludedBaseAndSurvivesCycles(t *testing.T) {
+	files := map[string]string{
+		"/t/env/kustomization.yaml":  "resources: [../mid, deploy.yaml]\n",
+		"/t/env/deploy.yaml":         "kind: X\n",
+		"/t/mid/kustomization.yaml":  "resources: [../base, ../env]\n",
+		"/t/base/kustomization.yaml": "resources: []\n",
+	}
+	if setsOpenAPI(memTree(t, files), "/t/env") {
+		t.Error("no kustomization sets openapi, yet setsOpenAPI is true")
+	}
+	files["/t/base/kustomization.yaml"] = "openapi:\n  path: schema.json\n"
+	if !setsOpenAPI(memTree(t, files), "/t/env") {
+		t.Error("the base two levels down sets openapi, yet setsOpenAPI is false")
+	}
+}

@@ -47,14 +47,13 @@ type Pool struct {
 
 // DefaultMinObjects is the size (overlay.EstimateObjects) from which a
 // render that runs beside another gets a process of its own. A child
-// costs about 0.15 s before its render starts for real (starting the
-// executable, parsing kyaml's built-in OpenAPI schema, which this process
-// has parsed already): a small environment renders in 0.16-0.20 s in a
-// fresh process and 0.03-0.05 s in a warm one. Renders under a few hundred
-// objects take well under a second, so sharing a heap costs them less
-// than that; with every render in a child, `build --all` on the example
+// pays again what this process has paid once (starting, kyaml parsing its
+// built-in OpenAPI schema): `envctl __render` of one example environment
+// took 0.16-0.20 s against 0.03 s for `envctl version`. Renders under a
+// few hundred objects take well under a second, so sharing a heap costs
+// them less than that; with every render in a child, `build --all` on the example
 // repository (about 25 objects per environment) was 0.36-0.49 s against
-// 0.30-0.33 s in one process.
+// 0.30-0.33 s in one process (six alternating /usr/bin/time runs each).
 const DefaultMinObjects = 500
 
 // New returns a pool whose children run exe. argv0 is what the children
