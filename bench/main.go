@@ -4,6 +4,7 @@
 //	go run ./bench                       # all scenarios, 10 envs x 2,000 objects
 //	go run ./bench -envs 4 -objects 500  # a quicker run
 //	go run ./bench -scenarios 2,5 -rounds 3  # scenario 2 three times, median ratio
+//	go run ./bench -scenarios 2 -parallel    # also kustomize run one per core at a time
 //
 // Scenarios:
 //  1. one example environment (environments/prod), cold: envctl build --no-cache
@@ -101,6 +102,7 @@ func main() {
 	runs := flag.Int("runs", 5, "runs per tool for scenario 1 (median reported)")
 	example := flag.String("example", "environments/prod", "example environment for scenario 1, relative to the repository root")
 	noPGO := flag.Bool("nopgo", false, "also time, in scenario 2, an envctl built with -pgo=off (what default.pgo buys)")
+	parallel := flag.Bool("parallel", false, "also time, in scenario 2, kustomize build run as many at a time as there are cores: what this machine gives parallel renders in that round, whatever the tool")
 	rounds := flag.Int("rounds", 1, "cold rounds of scenario 2, alternately envctl or the kustomize loop first (median ratio reported; this machine's speed drifts between runs)")
 	only := flag.String("scenarios", "1,2,3,4,5", "scenarios to run (3 and 4 need 2; 5 reports 2's memory)")
 	flag.Parse()
@@ -165,6 +167,32 @@ func main() {
 		}
 		return total, peak, outs
 	}
+	// parLoop is the loop with as many kustomize processes at a time as
+	// there are cores: no tool that renders with the kustomize library can
+	// beat it by much, so it tells the machine's share of a round's result
+	// from envctl's.
+	parLoop := func() run {
+		next := make(chan string)
+		done := make(chan struct{})
+		start := time.Now()
+		for range runtime.NumCPU() {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				for n := range next {
+					_, err := execute(repo, nil, kustomize, "build", "environments/"+n)
+					must(err)
+				}
+			}()
+		}
+		for _, n := range names {
+			next <- n
+		}
+		close(next)
+		for range runtime.NumCPU() {
+			<-done
+		}
+		return run{wall: time.Since(start)}
+	}
 	check := func(want map[string][]byte) bool {
 		for n, w := range want {
 			got, err := os.ReadFile(filepath.Join(out, n+".yaml"))
@@ -178,35 +206,46 @@ func main() {
 		envctl  run
 		loop    run
 		loopMem run
+		par     run // zero unless -parallel
 		same    bool
 	}
 	// loopFirst alternates the order between cold rounds: this machine's
 	// speed drifts over minutes, and always timing envctl first would lean
 	// every round the same way.
-	measure := func(loopFirst bool) result {
-		var lt run
-		var lpeak run
+	// The parallel loop, when timed, runs between the other two, so that
+	// it is next to both.
+	measure := func(loopFirst, withPar bool) result {
+		var lt, lpeak, par run
 		var want map[string][]byte
 		if loopFirst {
 			lt, lpeak, want = loop()
 		}
+		if withPar && loopFirst {
+			par = parLoop()
+		}
 		r, err := execute(repo, cache, envctl, "build", "--all", "-o", out)
 		must(err)
+		if withPar && !loopFirst {
+			par = parLoop()
+		}
 		if !loopFirst {
 			lt, lpeak, want = loop()
 		}
-		return result{envctl: r, loop: lt, loopMem: lpeak, same: check(want)}
+		return result{envctl: r, loop: lt, loopMem: lpeak, par: par, same: check(want)}
 	}
 	report := func(title string, goal float64, r result) {
 		fmt.Printf("\n%s (%d environments x %d objects)\n", title, *envs, *objects)
 		fmt.Printf("   envctl build --all -o DIR  %8.3fs  cpu %8.3fs  peak RSS %7.1f MiB, PSS %7.1f MiB (all processes)\n", r.envctl.wall.Seconds(), r.envctl.cpu.Seconds(), mib(r.envctl.rss), mib(r.envctl.pss))
 		fmt.Printf("   loop of kustomize build    %8.3fs  cpu %8.3fs  peak RSS %7.1f MiB, PSS %7.1f MiB (largest single environment)\n", r.loop.wall.Seconds(), r.loop.cpu.Seconds(), mib(r.loopMem.rss), mib(r.loopMem.pss))
+		if r.par.wall > 0 {
+			fmt.Printf("   kustomize build, %d at a time %6.3fs  (the loop / this: %.2fx)\n", runtime.NumCPU(), r.par.wall.Seconds(), r.loop.wall.Seconds()/r.par.wall.Seconds())
+		}
 		fmt.Printf("   speed-up: %.2fx (goal >= %gx); identical output: %v\n", r.loop.wall.Seconds()/r.envctl.wall.Seconds(), goal, r.same)
 	}
 	var colds []result
 	for i := 0; i < max(1, *rounds); i++ {
 		must(os.RemoveAll(cacheDir))
-		r := measure(i%2 == 1)
+		r := measure(i%2 == 1, *parallel)
 		title := "2. generated repository, cold cache"
 		if *rounds > 1 {
 			title += fmt.Sprintf(", round %d of %d", i+1, *rounds)
@@ -235,6 +274,16 @@ func main() {
 	if len(colds) > 1 {
 		fmt.Printf("\n2. cold speed-up over %d rounds: median %.2fx, range %.2fx-%.2fx (goal >= 1.5x)\n",
 			len(colds), medianf(speedups), slices.Min(speedups), slices.Max(speedups))
+		if *parallel {
+			par := make([]float64, len(colds))
+			vs := make([]float64, len(colds))
+			for i, r := range colds {
+				par[i] = r.loop.wall.Seconds() / r.par.wall.Seconds()
+				vs[i] = r.par.wall.Seconds() / r.envctl.wall.Seconds()
+			}
+			fmt.Printf("   kustomize %d at a time over the loop: median %.2fx, range %.2fx-%.2fx\n", runtime.NumCPU(), medianf(par), slices.Min(par), slices.Max(par))
+			fmt.Printf("   envctl over kustomize %d at a time: median %.2fx, range %.2fx-%.2fx\n", runtime.NumCPU(), medianf(vs), slices.Min(vs), slices.Max(vs))
+		}
 	}
 
 	k3 := filepath.Join(repo, "environments", names[len(names)/2], "kustomization.yaml")
@@ -242,10 +291,10 @@ func main() {
 	must(err)
 	must(os.WriteFile(k3, bytes.Replace(b, []byte("LOG_LEVEL=debug"), []byte("LOG_LEVEL=trace"), 1), 0o644))
 	if want["3"] {
-		report("3. after editing one value in "+names[len(names)/2], 8, measure(false))
+		report("3. after editing one value in "+names[len(names)/2], 8, measure(false, false))
 	}
 	if want["4"] {
-		report("4. nothing changed", 100, measure(false))
+		report("4. nothing changed", 100, measure(false, false))
 	}
 
 	c := colds[0]

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 
 	"github.com/envctl/envctl/internal/worker"
 )
@@ -61,9 +62,11 @@ func Run(args []string, s IOStreams) int {
 	cmd.SetIn(s.In)
 	cmd.SetOut(s.Out)
 	cmd.SetErr(s.ErrOut)
-	// Ctrl-C cancels renders and cluster reads instead of killing the
-	// process halfway through writing output.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// Ctrl-C, and SIGTERM (what CI runners and Kubernetes send to stop a
+	// job), cancel renders and cluster reads instead of killing the process
+	// halfway through writing output: -o DIR is left as it was, and worker
+	// processes are stopped.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	executed, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
@@ -75,6 +78,11 @@ func Run(args []string, s IOStreams) int {
 			fmt.Fprintf(s.ErrOut, "envctl: %s\n", findings.Summary)
 		}
 		return ExitFindings
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// One line, not "context canceled" once per environment.
+		fmt.Fprintf(s.ErrOut, "envctl: stopped (%v)\n", context.Cause(ctx))
+		return ExitError
 	}
 	fmt.Fprintf(s.ErrOut, "envctl: %s\n", err)
 	var ue *usageError

@@ -89,6 +89,7 @@ func (p *Pool) child(ctx context.Context, dir string, opts overlay.Options) (*ov
 	// their temporary directories; a child that ignores it is killed.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
 	cmd.WaitDelay = 5 * time.Second
+	dieWithParent(cmd)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
