@@ -68,6 +68,10 @@ func Run(args []string, s IOStreams) int {
 	// processes are stopped.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal, a second one kills at once, as it would
+	// without envctl's handler: the way out of whatever does not heed the
+	// first (a write to a pipe nobody reads).
+	context.AfterFunc(ctx, stop)
 	executed, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
