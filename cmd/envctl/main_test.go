@@ -28,9 +28,12 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		// -update rewrites the files a script compares its output with.
+		UpdateScripts: *update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("REPO", root)
 			env.Setenv("GOLDEN", filepath.Join(root, "cmd", "envctl", "testdata", "golden"))
+			env.Setenv("SNAPSHOTS", filepath.Join(root, "cmd", "envctl", "testdata", "snapshots"))
 			// Each script gets its own render cache.
 			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
 			return nil

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/envctl/envctl/internal/atomicwrite"
-	"github.com/envctl/envctl/internal/compose"
+	"github.com/envctl/envctl/internal/render"
 	"github.com/spf13/cobra"
 )
 
@@ -69,6 +69,12 @@ fetched fails within --timeout.`,
 
 func runBuild(ctx context.Context, opts *BuildOptions) error {
 	f := opts.Factory
+	switch opts.OutputDir {
+	case "yaml", "json", "name", "wide":
+		// kubectl users type -o yaml by habit; here -o is kustomize's
+		// directory, and silently creating ./yaml/prod.yaml helps nobody.
+		return usageErrorf("-o %s: -o is a directory here, as in 'kustomize build -o'; the output is YAML on stdout without -o (for a directory named %s, say -o ./%s)", opts.OutputDir, opts.OutputDir, opts.OutputDir)
+	}
 	envs, err := f.Resolve(opts.Args, opts.All)
 	if err != nil {
 		return err
@@ -77,7 +83,7 @@ func runBuild(ctx context.Context, opts *BuildOptions) error {
 		return usageErrorf("rendering %d environments needs -o DIR (one file per environment)", len(envs))
 	}
 	if opts.OutputDir == "" {
-		rendered, err := opts.Render.render(ctx, f, envs)
+		rendered, err := opts.Render.render(ctx, f, envs, nil)
 		if err != nil {
 			return err
 		}
@@ -93,7 +99,7 @@ func runBuild(ctx context.Context, opts *BuildOptions) error {
 	if err != nil {
 		return fmt.Errorf("-o %s: %w", opts.OutputDir, err)
 	}
-	rendered, err := opts.Render.renderTo(ctx, f, envs, func(r compose.Rendered) error {
+	rendered, err := opts.Render.render(ctx, f, envs, func(r render.Rendered) error {
 		if err := stage.Write(r.Env.Name+".yaml", r.Result.YAML); err != nil {
 			return fmt.Errorf("-o %s: %w", opts.OutputDir, err)
 		}
@@ -110,7 +116,7 @@ func runBuild(ctx context.Context, opts *BuildOptions) error {
 	return nil
 }
 
-func warnEmpty(f *Factory, rendered []compose.Rendered) {
+func warnEmpty(f *Factory, rendered []render.Rendered) {
 	for _, r := range rendered {
 		if r.Result.Objects == 0 {
 			warnf(f, "environment %s (%s) rendered no objects", r.Env.Name, r.Env.Path)

@@ -1,40 +1,59 @@
 package cli
 
 import (
-	"time"
-
-	"github.com/envctl/envctl/internal/envdiff"
 	"github.com/envctl/envctl/internal/live"
+	"github.com/envctl/envctl/internal/repo"
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // clusterFlags are kubectl's connection flags, shared by the commands that
-// read clusters.
+// read clusters. They are bound by client-go's clientcmd, the code kubectl's
+// own flags are built on, so each is parsed exactly as kubectl parses it
+// (--request-timeout 30 is seconds, 0 is none). k8s.io/cli-runtime's
+// ConfigFlags would give the same flags, but it links client-go's typed
+// API groups into every command: +31 MB of binary and their package
+// initialisation on every start, for nothing these flags need.
 type clusterFlags struct {
-	Kubeconfig     string
-	Context        string
-	Namespace      string
-	RequestTimeout time.Duration
-	InCluster      bool
+	Kubeconfig string
+	Overrides  clientcmd.ConfigOverrides
+	InCluster  bool
 }
 
 func (c *clusterFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default $KUBECONFIG, else ~/.kube/config)")
-	fs.StringVar(&c.Context, "context", "", "kubeconfig context to use for every environment (default: each environment's context from envctl.yaml, else the current context)")
-	fs.StringVarP(&c.Namespace, "namespace", "n", "", "namespace for objects that do not set one (default: the environment's namespace from envctl.yaml, else the context's)")
-	fs.DurationVar(&c.RequestTimeout, "request-timeout", live.DefaultRequestTimeout, "give up on an API server that does not answer within this time")
+	names := clientcmd.RecommendedConfigOverrideFlags("")
+	names.CurrentContext.Description = "kubeconfig context to use for every environment (default: each environment's context from envctl.yaml, else the current context)"
+	names.ContextOverrideFlags.Namespace.Description = "namespace for objects that do not set one (default: the environment's namespace from envctl.yaml, else the context's)"
+	names.Timeout.Default = live.DefaultRequestTimeout.String()
+	names.Timeout.Description = "give up on an API server request that takes longer (30s, 2m, 30 for seconds, 0 for no timeout)"
+	// Basic authentication is gone from Kubernetes; kubectl hides these.
+	names.AuthOverrideFlags.Username.LongName = ""
+	names.AuthOverrideFlags.Password.LongName = ""
+	clientcmd.BindOverrideFlags(&c.Overrides, fs, names)
 	fs.BoolVar(&c.InCluster, "in-cluster", false, "use the pod's service account (for the drift job inside the cluster); ignores kubeconfig contexts")
 }
 
-func (c *clusterFlags) source() (*envdiff.ClusterSource, error) {
-	if c.RequestTimeout <= 0 {
-		return nil, usageErrorf("--request-timeout must be positive, got %s", c.RequestTimeout)
+// source checks the flags and returns the clusters they reach.
+func (c *clusterFlags) source() (*live.Clusters, error) {
+	o := live.ConnectOptions{Kubeconfig: c.Kubeconfig, Overrides: c.Overrides, InCluster: c.InCluster}
+	if _, err := o.RequestTimeout(); err != nil {
+		return nil, usageErrorf("%v", err)
 	}
-	if c.InCluster && (c.Kubeconfig != "" || c.Context != "") {
+	if c.InCluster && (c.Kubeconfig != "" || c.Overrides.CurrentContext != "") {
 		return nil, usageErrorf("--in-cluster excludes --kubeconfig and --context")
 	}
-	return &envdiff.ClusterSource{
-		Options: live.ConnectOptions{Kubeconfig: c.Kubeconfig, RequestTimeout: c.RequestTimeout, InCluster: c.InCluster},
-		Context: c.Context,
-	}, nil
+	return &live.Clusters{Options: o}, nil
+}
+
+// target is where env lives: --context and -n win over envctl.yaml.
+func (c *clusterFlags) target(env repo.Environment) live.Target {
+	t := live.Target{Context: env.Context, Namespace: env.Namespace, Selector: env.Selector}
+	if c.Overrides.CurrentContext != "" {
+		t.Context = c.Overrides.CurrentContext
+	}
+	if c.Overrides.Context.Namespace != "" {
+		t.Namespace = c.Overrides.Context.Namespace
+	}
+	return t
 }

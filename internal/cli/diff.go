@@ -7,10 +7,12 @@ import (
 	"strings"
 
 	"github.com/envctl/envctl/internal/drift"
-	"github.com/envctl/envctl/internal/envdiff"
 	"github.com/envctl/envctl/internal/live"
+	"github.com/envctl/envctl/internal/manifest"
+	"github.com/envctl/envctl/internal/render"
 	"github.com/envctl/envctl/internal/repo"
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/term"
 )
 
@@ -90,7 +92,7 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	if err != nil {
 		return err
 	}
-	var src envdiff.Source
+	var src live.Source
 	if len(opts.Live) > 0 {
 		if len(envs) != 1 {
 			return usageErrorf("--live compares one environment, got %d", len(envs))
@@ -99,15 +101,11 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 		if err != nil {
 			return fmt.Errorf("--live: %w", err)
 		}
-		src = &envdiff.SnapshotSource{Objects: objs}
-	} else {
-		cs, err := opts.Cluster.source()
-		if err != nil {
-			return err
-		}
-		src = cs
+		src = &live.Snapshot{Objects: objs}
+	} else if src, err = opts.Cluster.source(); err != nil {
+		return err
 	}
-	rendered, err := opts.Render.render(ctx, f, envs)
+	rendered, err := opts.Render.render(ctx, f, envs, nil)
 	if err != nil {
 		return err
 	}
@@ -115,27 +113,32 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	if err != nil {
 		return err
 	}
-	targets := make([]envdiff.Target, len(rendered))
+	reports := make([]*drift.Report, len(rendered))
+	problems := make([][]live.Problem, len(rendered))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(diffJobs)
 	for i, rd := range rendered {
-		targets[i] = envdiff.Target{Env: rd.Env, Rendered: rd.Result.YAML, Ignore: ignoreRules(r.Config, rd.Env), Namespace: opts.Cluster.Namespace}
+		g.Go(func() error {
+			var err error
+			reports[i], problems[i], err = diffOne(gctx, src, opts.Cluster.target(rd.Env), rd, ignoreRules(r.Config, rd.Env))
+			if err != nil {
+				return fmt.Errorf("%s: %w", rd.Env.Name, err)
+			}
+			return nil
+		})
 	}
-	results, err := envdiff.Compare(ctx, src, targets)
-	if err != nil {
+	if err := g.Wait(); err != nil {
 		return err
-	}
-	reports := make([]*drift.Report, len(results))
-	var problems []string
-	for i, res := range results {
-		reports[i] = res.Report
-		for _, p := range res.Problems {
-			problems = append(problems, fmt.Sprintf("%s: could not read %s", res.Env.Name, p))
-		}
 	}
 	if err := drift.Write(f.IO.Out, opts.Output, reports, drift.WriteOptions{Color: opts.Output == "text" && isTerminal(f.IO.Out)}); err != nil {
 		return err
 	}
-	for _, p := range problems {
-		warnf(f, "%s", p)
+	unread := 0
+	for i, ps := range problems {
+		for _, p := range ps {
+			warnf(f, "%s: could not read %s", rendered[i].Env.Name, p)
+			unread++
+		}
 	}
 	drifted := 0
 	for _, rep := range reports {
@@ -146,10 +149,33 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	switch {
 	case drifted > 0:
 		return &FindingsError{Summary: fmt.Sprintf("drift in %d of %d environment(s)", drifted, len(reports))}
-	case len(problems) > 0:
-		return fmt.Errorf("could not compare %d kind(s); the rest is in sync", len(problems))
+	case unread > 0:
+		return fmt.Errorf("could not compare %d kind(s); the rest is in sync", unread)
 	}
 	return nil
+}
+
+// diffJobs bounds the environments compared at once; each reads its
+// cluster with up to 8 LISTs in flight (live.Query.Jobs).
+const diffJobs = 4
+
+// diffOne compares one rendered environment with what is live.
+func diffOne(ctx context.Context, src live.Source, t live.Target, rd render.Rendered, ignore []drift.IgnoreRule) (*drift.Report, []live.Problem, error) {
+	desired, err := manifest.Parse(rd.Result.YAML)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing the rendered objects: %w", err)
+	}
+	st, err := live.ReadFor(ctx, src, t, desired)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := drift.Compare(st.Desired, st.Live, drift.Options{
+		Environment:      rd.Env.Name,
+		DefaultNamespace: st.Namespace,
+		Ignore:           ignore,
+		Selector:         t.Selector,
+	})
+	return rep, st.Problems, err
 }
 
 // ignoreRules are the repository-wide rules plus the environment's own.

@@ -2,11 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/envctl/envctl/internal/atomicwrite"
-	"github.com/envctl/envctl/internal/envdiff"
 	"github.com/envctl/envctl/internal/live"
+	"github.com/envctl/envctl/internal/manifest"
 	"github.com/spf13/cobra"
 )
 
@@ -60,41 +61,22 @@ func runSnapshot(ctx context.Context, opts *SnapshotOptions) error {
 	if err != nil {
 		return err
 	}
-	rendered, err := opts.Render.render(ctx, f, envs)
+	rendered, err := opts.Render.render(ctx, f, envs, nil)
 	if err != nil {
 		return err
 	}
 	env := rendered[0].Env
-	desired, err := envdiff.Parse(rendered[0].Result.YAML)
+	desired, err := manifest.Parse(rendered[0].Result.YAML)
 	if err != nil {
 		return err
 	}
-	ns := opts.Cluster.Namespace
-	if ns == "" {
-		ns = env.Namespace
-	}
-	if ns == "" {
-		if ns, err = src.DefaultNamespace(ctx, env); err != nil {
-			return err
-		}
-	}
-	res, err := src.Read(ctx, env, envdiff.QueryFor(desired, ns, env.Selector))
-	if err != nil {
-		return err
-	}
-	if len(res.Problems) > 0 {
-		// A snapshot that silently lacks a kind would later read as
-		// "missing" drift; refuse rather than write half a picture.
-		for _, p := range res.Problems {
+	out, err := live.Capture(ctx, src, opts.Cluster.target(env), env.Name, desired)
+	var incomplete *live.IncompleteError
+	if errors.As(err, &incomplete) {
+		for _, p := range incomplete.Problems {
 			warnf(f, "could not read %s", p)
 		}
-		return fmt.Errorf("snapshot of %s is incomplete: %d kind(s) could not be read; nothing written", env.Name, len(res.Problems))
 	}
-	if err := live.MaskSecrets(res.Objects, live.NewSalt()); err != nil {
-		return err
-	}
-	header := fmt.Sprintf("envctl snapshot of environment %s: %d live objects.\nSecret values are salted SHA-256 digests.", env.Name, len(res.Objects))
-	out, err := live.EncodeSnapshot(header, res.Objects)
 	if err != nil {
 		return err
 	}

@@ -129,7 +129,7 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 		if err != nil {
 			return err
 		}
-		rendered, err := opts.Render.render(ctx, f, envs)
+		rendered, err := opts.Render.render(ctx, f, envs, nil)
 		if err != nil {
 			return err
 		}

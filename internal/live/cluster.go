@@ -22,30 +22,47 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// DefaultRequestTimeout bounds each request to the API server.
+// DefaultRequestTimeout bounds each request to the API server unless
+// --request-timeout says otherwise. kubectl's default is no timeout; a
+// drift job in CI should rather fail than hang.
 const DefaultRequestTimeout = 30 * time.Second
 
 // ConnectOptions say which cluster to talk to, with kubectl's flags.
 type ConnectOptions struct {
-	// Kubeconfig is --kubeconfig; "" means $KUBECONFIG or ~/.kube/config,
-	// and in-cluster configuration when neither exists.
+	// Kubeconfig is --kubeconfig; "" means $KUBECONFIG or ~/.kube/config.
 	Kubeconfig string
-	// Context is the kubeconfig context; "" means the current context.
-	Context string
-	// RequestTimeout bounds every request, and connecting.
-	RequestTimeout time.Duration
+	// Overrides are kubectl's connection flags (--context, --server,
+	// --token, --as, -n, --request-timeout, ...), applied over the
+	// kubeconfig exactly as kubectl applies them (clientcmd).
+	Overrides clientcmd.ConfigOverrides
 	// InCluster uses the pod's service account instead of a kubeconfig,
 	// for the drift job running inside the cluster.
 	InCluster bool
 }
 
-// Cluster is a read-only connection to one API server.
+// RequestTimeout is --request-timeout as kubectl reads it ("30" is
+// seconds, "0" no timeout); "" is DefaultRequestTimeout.
+func (o ConnectOptions) RequestTimeout() (time.Duration, error) {
+	if o.Overrides.Timeout == "" {
+		return DefaultRequestTimeout, nil
+	}
+	d, err := clientcmd.ParseTimeout(o.Overrides.Timeout)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("--request-timeout %q: want a duration such as 30s or 2m, a whole number of seconds, or 0 for none", o.Overrides.Timeout)
+	}
+	return d, nil
+}
+
+// Cluster is a connection to one API server. Its reads (Read) never
+// write; RESTConfig, Dynamic and Mapping hand out the same connection to
+// code that does (apply).
 type Cluster struct {
 	// Server is the API server URL, for messages.
 	Server string
 	// Namespace is the kubeconfig context's namespace, if it sets one.
 	Namespace string
 
+	cfg     *rest.Config
 	dyn     dynamic.Interface
 	disc    *discovery
 	timeout time.Duration
@@ -63,12 +80,13 @@ func (e *UnreachableError) Error() string {
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
-// Connect loads the kubeconfig as kubectl does (contexts, exec credential
-// plugins, in-cluster fallback) and checks that the API server answers
-// within the request timeout.
+// Connect loads the kubeconfig as kubectl does (contexts, flag overrides,
+// exec credential plugins) and checks that the API server answers within
+// the request timeout.
 func Connect(ctx context.Context, o ConnectOptions) (*Cluster, error) {
-	if o.RequestTimeout <= 0 {
-		o.RequestTimeout = DefaultRequestTimeout
+	timeout, err := o.RequestTimeout()
+	if err != nil {
+		return nil, err
 	}
 	var cfg *rest.Config
 	var ns string
@@ -78,22 +96,30 @@ func Connect(ctx context.Context, o ConnectOptions) (*Cluster, error) {
 			return nil, fmt.Errorf("--in-cluster: %w", err)
 		}
 		cfg = c
+		ns = o.Overrides.Context.Namespace
 	} else {
 		rules := clientcmd.NewDefaultClientConfigLoadingRules()
 		rules.ExplicitPath = o.Kubeconfig
-		overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
-		cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+		overrides := o.Overrides
+		cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &overrides)
 		c, err := cc.ClientConfig()
 		if err != nil {
+			if overrides.CurrentContext != "" {
+				return nil, fmt.Errorf("kube context %q: loading kubeconfig: %w", overrides.CurrentContext, err)
+			}
 			return nil, fmt.Errorf("loading kubeconfig: %w", err)
 		}
 		cfg = c
 		ns, _, _ = cc.Namespace()
 	}
 	cfg = rest.CopyConfig(cfg)
-	cfg.Timeout = o.RequestTimeout
+	cfg.Timeout = timeout
 	// A dead address should fail within the timeout, not the OS's minutes.
-	dialer := &net.Dialer{Timeout: o.RequestTimeout, KeepAlive: 30 * time.Second}
+	dial := timeout
+	if dial == 0 {
+		dial = DefaultRequestTimeout
+	}
+	dialer := &net.Dialer{Timeout: dial, KeepAlive: 30 * time.Second}
 	cfg.Dial = dialer.DialContext
 	// Reads of a few hundred objects come in a few dozen LISTs; the
 	// client-side limiter's default of 5 QPS would dominate the run.
@@ -104,9 +130,9 @@ func Connect(ctx context.Context, o ConnectOptions) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{Server: cfg.Host, Namespace: ns, timeout: o.RequestTimeout}
+	c := &Cluster{Server: cfg.Host, Namespace: ns, cfg: cfg, timeout: timeout}
 	c.disc = &discovery{host: cfg.Host, client: httpClient, resources: map[schema.GroupVersion]*gvResult{}}
-	vctx, cancel := context.WithTimeout(ctx, o.RequestTimeout)
+	vctx, cancel := withTimeout(ctx, timeout)
 	defer cancel()
 	if err := c.disc.version(vctx); err != nil {
 		return nil, classify(c.Server, err)
@@ -115,6 +141,29 @@ func Connect(ctx context.Context, o ConnectOptions) (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// withTimeout is context.WithTimeout where 0 means no timeout, as
+// kubectl's --request-timeout=0 does.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// RESTConfig returns a copy of the connection's configuration (the
+// credentials, timeout and rate limits Connect chose), for clients that
+// write.
+func (c *Cluster) RESTConfig() *rest.Config { return rest.CopyConfig(c.cfg) }
+
+// Dynamic is the connection's dynamic client.
+func (c *Cluster) Dynamic() dynamic.Interface { return c.dyn }
+
+// Mapping maps a kind to its resource and scope, asking the server about
+// the kind's group/version only (cached for the connection's life).
+func (c *Cluster) Mapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
+	return c.disc.mapping(ctx, gvk)
 }
 
 // classify turns transport failures into a message naming the server.
@@ -248,7 +297,7 @@ func (c *Cluster) list(ctx context.Context, m *meta.RESTMapping, ns, selector st
 	var out []*yaml.RNode
 	opts := metav1.ListOptions{LabelSelector: selector, Limit: 500}
 	for {
-		ctx, cancel := context.WithTimeout(ctx, c.timeout)
+		ctx, cancel := withTimeout(ctx, c.timeout)
 		l, err := ri.List(ctx, opts)
 		cancel()
 		if err != nil {

@@ -2,18 +2,19 @@ package live
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/envctl/envctl/internal/manifest"
 	"os"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sort"
 	"strings"
 
+	"github.com/envctl/envctl/internal/manifest"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -232,7 +233,7 @@ func ReadObjects(paths ...string) ([]*yaml.RNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(b), OmitReaderAnnotations: true}).Read()
+		nodes, err := manifest.Parse(b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
 		}
@@ -253,4 +254,34 @@ func ReadObjects(paths ...string) ([]*yaml.RNode, error) {
 		}
 	}
 	return out, nil
+}
+
+// IncompleteError is a snapshot that could not read every kind. A snapshot
+// that silently lacked a kind would later read as "missing" drift, so
+// none is written.
+type IncompleteError struct {
+	Env      string
+	Problems []Problem
+}
+
+func (e *IncompleteError) Error() string {
+	return fmt.Sprintf("snapshot of %s is incomplete: %d kind(s) could not be read; nothing written", e.Env, len(e.Problems))
+}
+
+// Capture reads what is live for an environment's desired objects and
+// encodes it as a snapshot file: a header naming env, then the objects,
+// Secret values replaced by salted digests.
+func Capture(ctx context.Context, src Source, t Target, env string, desired []*yaml.RNode) ([]byte, error) {
+	st, err := ReadFor(ctx, src, t, desired)
+	if err != nil {
+		return nil, err
+	}
+	if len(st.Problems) > 0 {
+		return nil, &IncompleteError{Env: env, Problems: st.Problems}
+	}
+	if err := MaskSecrets(st.Live, NewSalt()); err != nil {
+		return nil, err
+	}
+	header := fmt.Sprintf("envctl snapshot of environment %s: %d live objects.\nSecret values are salted SHA-256 digests.", env, len(st.Live))
+	return EncodeSnapshot(header, st.Live)
 }

@@ -1,15 +1,18 @@
-// Package manifest finds Kubernetes manifest files, the same way wherever
-// a user hands envctl a directory (validate -f, crds:, diff --live).
+// Package manifest finds and parses Kubernetes manifest files, the same
+// way wherever a user hands envctl a directory (validate -f, crds:, diff
+// --live) or envctl reads a rendered stream.
 package manifest
 
 import (
+	"bytes"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
-	"path/filepath"
-
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // Files returns the *.yaml, *.yml and *.json files under dir, recursively,
@@ -31,4 +34,10 @@ func Files(fsys filesys.FileSystem, dir string) ([]string, error) {
 	})
 	sort.Strings(files)
 	return files, err
+}
+
+// Parse reads a multi-document YAML (or JSON) stream into objects, without
+// the reader annotations kio would add.
+func Parse(data []byte) ([]*yaml.RNode, error) {
+	return (&kio.ByteReader{Reader: bytes.NewReader(data), OmitReaderAnnotations: true}).Read()
 }

@@ -119,7 +119,7 @@ func writeSARIF(w io.Writer, rep *Report) error {
 	}
 	slices.Sort(ids)
 	index := map[string]int{}
-	driver := sarifDriver{Name: "envctl", InformationURI: "https://github.com/envctl/envctl", Version: version.Version, Rules: []sarifRule{}}
+	driver := sarifDriver{Name: "envctl", InformationURI: "https://github.com/envctl/envctl", Version: version.Read().Version, Rules: []sarifRule{}}
 	for i, id := range ids {
 		index[id] = i
 		desc := rep.Rules[id]

@@ -1,4 +1,4 @@
-package envdiff
+package live_test
 
 import (
 	"bytes"
@@ -12,9 +12,13 @@ import (
 
 	"github.com/envctl/envctl/internal/drift"
 	"github.com/envctl/envctl/internal/live"
+	"github.com/envctl/envctl/internal/manifest"
 	"github.com/envctl/envctl/internal/overlay"
-	"github.com/envctl/envctl/internal/repo"
 	"github.com/envctl/envctl/internal/testcluster"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
@@ -129,22 +133,47 @@ func apply(t *testing.T, c *testcluster.Cluster, mode applyMode, rendered []byte
 	c.KubectlInput(t, string(rendered), args...)
 }
 
-func env(ns string) repo.Environment {
-	return repo.Environment{Name: "test", Namespace: ns, Selector: map[string]string{"envctl.dev/test": ns}}
+func target(ns string) live.Target {
+	return live.Target{Namespace: ns, Selector: map[string]string{"envctl.dev/test": ns}}
+}
+
+// clusters is the Source `envctl diff --kubeconfig KC --context CTX` uses.
+func clusters(kubeconfig, kubeContext string) *live.Clusters {
+	return &live.Clusters{Options: live.ConnectOptions{Kubeconfig: kubeconfig, Overrides: clientcmd.ConfigOverrides{CurrentContext: kubeContext}}}
+}
+
+// result is one environment's comparison.
+type result struct {
+	Report   *drift.Report
+	Problems []live.Problem
+}
+
+// diff is what `envctl diff` does for one environment: read what is live
+// for the rendered objects and compare.
+func diff(src live.Source, tg live.Target, rendered []byte, ignore ...drift.IgnoreRule) (result, error) {
+	desired, err := manifest.Parse(rendered)
+	if err != nil {
+		return result{}, err
+	}
+	st, err := live.ReadFor(context.Background(), src, tg, desired)
+	if err != nil {
+		return result{}, err
+	}
+	rep, err := drift.Compare(st.Desired, st.Live, drift.Options{Environment: "test", DefaultNamespace: st.Namespace, Ignore: ignore, Selector: tg.Selector})
+	return result{Report: rep, Problems: st.Problems}, err
 }
 
 func compare(t *testing.T, c *testcluster.Cluster, ns string, rendered []byte, ignore ...drift.IgnoreRule) *drift.Report {
 	t.Helper()
-	src := &ClusterSource{Options: live.ConnectOptions{Kubeconfig: c.Kubeconfig, Context: testcluster.UserAdmin}}
-	res, err := Compare(context.Background(), src, []Target{{Env: env(ns), Rendered: rendered, Ignore: ignore}})
+	res, err := diff(clusters(c.Kubeconfig, testcluster.UserAdmin), target(ns), rendered, ignore...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res[0].Problems) > 0 {
-		t.Fatalf("problems reading live state: %v", res[0].Problems)
+	if len(res.Problems) > 0 {
+		t.Fatalf("problems reading live state: %v", res.Problems)
 	}
-	assertNoSecret(t, res[0].Report)
-	return res[0].Report
+	assertNoSecret(t, res.Report)
+	return res.Report
 }
 
 // assertNoSecret prints the report in every format and fails if the
@@ -384,14 +413,13 @@ spec:
 	expectDrift(t, compare(t, c, ns, rendered), "changed ServiceMonitor/api [changed:spec.endpoints[0].interval]")
 }
 
-func compareAs(t *testing.T, c *testcluster.Cluster, user, ns string, rendered []byte) Result {
+func compareAs(t *testing.T, c *testcluster.Cluster, user, ns string, rendered []byte) result {
 	t.Helper()
-	src := &ClusterSource{Options: live.ConnectOptions{Kubeconfig: c.Kubeconfig, Context: user}}
-	res, err := Compare(context.Background(), src, []Target{{Env: env(ns), Rendered: rendered}})
+	res, err := diff(clusters(c.Kubeconfig, user), target(ns), rendered)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res[0]
+	return res
 }
 
 func TestAKindForbiddenByRBACIsReportedAndTheRestCompared(t *testing.T) {
@@ -413,7 +441,7 @@ metadata: {name: nobody-no-secrets, namespace: `+ns+`}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: no-secrets}
 subjects: [{kind: User, name: nobody, apiGroup: rbac.authorization.k8s.io}]
 `, "apply", "-f", "-")
-	var res Result
+	var res result
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(300 * time.Millisecond) {
 		res = compareAs(t, c, testcluster.UserNobody, ns, rendered)
 		if len(res.Problems) == 1 || time.Now().After(deadline) {
@@ -445,12 +473,11 @@ metadata: {name: reader-is-drift-job}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: envctl-drift-reader}
 subjects: [{kind: User, name: reader, apiGroup: rbac.authorization.k8s.io}]
 `, "apply", "-f", "-")
-	var res Result
+	var res result
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(300 * time.Millisecond) {
-		src := &ClusterSource{Options: live.ConnectOptions{Kubeconfig: c.Kubeconfig, Context: testcluster.UserReader}}
-		out, err := Compare(context.Background(), src, []Target{{Env: env(ns), Rendered: rendered}})
-		if err == nil && len(out[0].Problems) == 0 {
-			res = out[0]
+		out, err := diff(clusters(c.Kubeconfig, testcluster.UserReader), target(ns), rendered)
+		if err == nil && len(out.Problems) == 0 {
+			res = out
 			break
 		}
 		if time.Now().After(deadline) {
@@ -477,8 +504,8 @@ contexts: [{name: c, context: {cluster: c, user: u}}]
 current-context: c
 `), 0o600)
 			start := time.Now()
-			src := &ClusterSource{Options: live.ConnectOptions{Kubeconfig: kc, RequestTimeout: 2 * time.Second}}
-			_, err := Compare(context.Background(), src, []Target{{Env: repo.Environment{Name: "test", Namespace: "x"}, Rendered: []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")}})
+			src := &live.Clusters{Options: live.ConnectOptions{Kubeconfig: kc, Overrides: clientcmd.ConfigOverrides{Timeout: "2"}}}
+			_, err := diff(src, live.Target{Namespace: "x"}, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n"))
 			took := time.Since(start)
 			if err == nil || !strings.Contains(err.Error(), server) {
 				t.Fatalf("err = %v, want one naming %s", err, server)
@@ -523,16 +550,8 @@ func TestASnapshotGivesTheSameResultAsTheLiveDiff(t *testing.T) {
 
 	liveRep := compare(t, c, ns, rendered)
 
-	desired, _ := Parse(rendered)
-	src := &ClusterSource{Options: live.ConnectOptions{Kubeconfig: c.Kubeconfig, Context: testcluster.UserAdmin}}
-	lr, err := src.Read(context.Background(), env(ns), QueryFor(desired, ns, env(ns).Selector))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := live.MaskSecrets(lr.Objects, live.NewSalt()); err != nil {
-		t.Fatal(err)
-	}
-	snap, err := live.EncodeSnapshot("test", lr.Objects)
+	desired, _ := manifest.Parse(rendered)
+	snap, err := live.Capture(context.Background(), clusters(c.Kubeconfig, testcluster.UserAdmin), target(ns), "test", desired)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,11 +564,42 @@ func TestASnapshotGivesTheSameResultAsTheLiveDiff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Compare(context.Background(), &SnapshotSource{Objects: objs}, []Target{{Env: env(ns), Rendered: rendered}})
+	res, err := diff(&live.Snapshot{Objects: objs}, target(ns), rendered)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := summary(res[0].Report), summary(liveRep); got != want || want == "" {
+	if got, want := summary(res.Report), summary(liveRep); got != want || want == "" {
 		t.Errorf("snapshot diff:\n%s\nlive diff:\n%s", got, want)
+	}
+}
+
+func TestAConnectionHandsOutTheClientsThatWrite(t *testing.T) {
+	c := testcluster.Shared(t)
+	ns := c.Namespace(t, "write")
+	conn, err := clusters(c.Kubeconfig, testcluster.UserAdmin).Connect(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := conn.Mapping(context.Background(), schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "written", "labels": map[string]any{"envctl.dev/test": ns}},
+		"data":     map[string]any{"k": "v"},
+	}}
+	if _, err := conn.Dynamic().Resource(m.Resource).Namespace(ns).Create(context.Background(), cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg := conn.RESTConfig(); cfg.UserAgent != "envctl" || cfg.Timeout != live.DefaultRequestTimeout {
+		t.Errorf("RESTConfig: user agent %q, timeout %s; want envctl's", cfg.UserAgent, cfg.Timeout)
+	}
+	res, err := conn.Read(context.Background(), live.Query{Kinds: []schema.GroupVersionKind{m.GroupVersionKind}, Namespaces: []string{ns}, Selector: "envctl.dev/test=" + ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Objects) != 1 || res.Objects[0].GetName() != "written" {
+		t.Errorf("read back %d objects, want the one written", len(res.Objects))
 	}
 }

@@ -1,4 +1,4 @@
-package envdiff
+package live_test
 
 import "net"
 
