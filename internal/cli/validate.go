@@ -3,9 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
-	"github.com/envctl/envctl/internal/manifest"
-	"io"
-	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -118,7 +116,14 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 
 	var inputs []validate.Input
 	if len(opts.Files) > 0 {
-		in, err := readFileInputs(f, opts.Files)
+		if stdin := slices.Index(opts.Files, "-"); stdin >= 0 && slices.Contains(opts.Files[stdin+1:], "-") {
+			return usageErrorf("-f - is given twice; stdin can be read once")
+		}
+		cwd, err := f.Getwd()
+		if err != nil {
+			return err
+		}
+		in, err := validate.ReadFiles(f.FS, cwd, f.IO.In, opts.Files)
 		if err != nil {
 			return err
 		}
@@ -194,57 +199,4 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
-}
-
-// readFileInputs reads -f arguments: files, directories (their .yaml,
-// .yml and .json files, sorted) and - for stdin.
-func readFileInputs(f *Factory, names []string) (validate.Input, error) {
-	var in validate.Input
-	cwd, err := f.Getwd()
-	if err != nil {
-		return in, err
-	}
-	stdinRead := false
-	for _, name := range names {
-		if name == "-" {
-			if stdinRead {
-				return in, usageErrorf("-f - is given twice; stdin can be read once")
-			}
-			stdinRead = true
-			data, err := io.ReadAll(f.IO.In)
-			if err != nil {
-				return in, fmt.Errorf("reading stdin: %w", err)
-			}
-			in.Streams = append(in.Streams, validate.Stream{Name: "-", Data: data})
-			continue
-		}
-		p := name
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(cwd, p)
-		}
-		if !f.FS.Exists(p) {
-			return in, fmt.Errorf("-f %s: no such file or directory", name)
-		}
-		if !f.FS.IsDir(p) {
-			data, err := f.FS.ReadFile(p)
-			if err != nil {
-				return in, fmt.Errorf("-f %s: %w", name, err)
-			}
-			in.Streams = append(in.Streams, validate.Stream{Name: filepath.ToSlash(filepath.Clean(name)), Data: data})
-			continue
-		}
-		files, err := manifest.Files(f.FS, p)
-		if err != nil {
-			return in, fmt.Errorf("-f %s: %w", name, err)
-		}
-		for _, file := range files {
-			data, err := f.FS.ReadFile(file)
-			if err != nil {
-				return in, fmt.Errorf("-f %s: %w", file, err)
-			}
-			rel, _ := filepath.Rel(p, file)
-			in.Streams = append(in.Streams, validate.Stream{Name: filepath.ToSlash(filepath.Join(filepath.Clean(name), rel)), Data: data})
-		}
-	}
-	return in, nil
 }
