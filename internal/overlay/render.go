@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime/debug"
@@ -84,7 +85,11 @@ type Error struct {
 	// not name it.
 	File   string
 	Remote []string
-	Err    error
+	// Cause, when Render could tell, names the mistake by file and
+	// field. The message then starts with it, and kustomize's own text
+	// follows on a line of its own, prefixed "kustomize: ".
+	Cause *Cause
+	Err   error
 }
 
 func (e *Error) Error() string {
@@ -94,6 +99,9 @@ func (e *Error) Error() string {
 			msg += fmt.Sprintf(" (the kustomization references remote base %s)", ref)
 			break
 		}
+	}
+	if e.Cause != nil {
+		return e.Cause.String() + "\nkustomize: " + msg
 	}
 	if e.File != "" && !strings.Contains(msg, e.File) {
 		return fmt.Sprintf("%s: %s", e.File, msg)
@@ -155,6 +163,12 @@ func Render(ctx context.Context, fsys filesys.FileSystem, dir string, opts Optio
 				e := &Error{Dir: dir, Remote: remote, Err: o.err}
 				if strings.Contains(o.err.Error(), "invalid Kustomization") {
 					e.File = rec.brokenKustomization()
+				}
+				if c, secretLine := rec.cause(dir, o.err); c != nil {
+					e.Cause = c
+					if secretLine != nil {
+						e.Err = errors.New(concealLine(o.err.Error(), secretLine))
+					}
 				}
 				return nil, e
 			}

@@ -30,6 +30,7 @@ type wireError struct {
 	Remote  []string
 	URL     string
 	Timeout time.Duration
+	Cause   *Cause
 	Msg     string // the inner message for "render", the whole one otherwise
 }
 
@@ -67,7 +68,7 @@ func toWire(err error) *wireError {
 	case errors.As(err, &te):
 		return &wireError{Kind: "remote-timeout", Dir: te.Dir, URL: te.URL, Timeout: te.Timeout}
 	case errors.As(err, &re):
-		return &wireError{Kind: "render", Dir: re.Dir, File: re.File, Remote: re.Remote, Msg: re.Err.Error()}
+		return &wireError{Kind: "render", Dir: re.Dir, File: re.File, Remote: re.Remote, Cause: re.Cause, Msg: re.Err.Error()}
 	case errors.Is(err, context.Canceled):
 		return &wireError{Kind: "canceled"}
 	case errors.Is(err, context.DeadlineExceeded):
@@ -81,7 +82,7 @@ func (w *wireError) toError() error {
 	case "remote-timeout":
 		return &RemoteTimeoutError{Dir: w.Dir, URL: w.URL, Timeout: w.Timeout}
 	case "render":
-		return &Error{Dir: w.Dir, File: w.File, Remote: w.Remote, Err: errors.New(w.Msg)}
+		return &Error{Dir: w.Dir, File: w.File, Remote: w.Remote, Cause: w.Cause, Err: errors.New(w.Msg)}
 	case "canceled":
 		return context.Canceled
 	case "deadline":

@@ -48,6 +48,7 @@ func TestOutcomeKeepsTheErrorsTypeAndMessage(t *testing.T) {
 	for _, want := range []error{
 		renderErr,
 		&Error{Dir: "/r", File: "/r/kustomization.yaml", Remote: []string{"git@example.com:x"}, Err: errors.New("boom")},
+		&Error{Dir: "/r", Cause: &Cause{File: "/r/kustomization.yaml", Field: "patches[0]", Problem: `file "p.yaml" does not exist`}, Err: errors.New("boom")},
 		&RemoteTimeoutError{Dir: "/r", URL: "https://example.com/x", Timeout: 3 * time.Second},
 		context.Canceled,
 		context.DeadlineExceeded,

@@ -28,10 +28,9 @@
 // # Sources
 //
 // An object rendered from an environment is mapped back to the file that
-// defines it by rendering the environment a second time, in memory, with
-// kustomize's origin annotations switched on (buildMetadata:
-// [originAnnotations] added to the environment's kustomization on an
-// overlay filesystem; nothing is written). That second render runs only
-// for environments with findings, so a clean run costs nothing extra, and
-// `envctl build` output is untouched.
+// defines it through Input.Origins, a callback the caller supplies
+// (overlay.Origins renders the environment a second time with kustomize's
+// origin annotations switched on). Rendering is not this package's job,
+// and it does not import the renderer. The callback runs only for inputs
+// with findings, so a clean run costs nothing extra.
 package validate

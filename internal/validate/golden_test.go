@@ -49,7 +49,7 @@ func repoReport(t *testing.T, envs ...string) *Report {
 			t.Fatal(err)
 		}
 		inputs = append(inputs, Input{Env: env.Name, Streams: []Stream{{Data: res.YAML}}, Origins: func(ctx context.Context) (map[Object]Origin, error) {
-			return Origins(ctx, fsys, root, env.Path, overlay.Options{})
+			return originsOf(overlay.Origins(ctx, fsys, root, env.Path, overlay.Options{}))
 		}})
 	}
 	rep, err := v.Validate(context.Background(), inputs)
@@ -57,6 +57,19 @@ func repoReport(t *testing.T, envs ...string) *Report {
 		t.Fatal(err)
 	}
 	return rep
+}
+
+// originsOf converts what overlay.Origins returns to validate's types, as
+// the CLI does: validate does not import the renderer.
+func originsOf(m map[overlay.ObjectID]overlay.Origin, err error) (map[Object]Origin, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[Object]Origin, len(m))
+	for id, o := range m {
+		out[Object(id)] = Origin{Source: Source{File: o.File, Line: o.Line}, Doc: o.Doc}
+	}
+	return out, nil
 }
 
 // The report on testdata/repo in every format, pinned. Regenerate with

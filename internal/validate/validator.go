@@ -43,7 +43,8 @@ type Input struct {
 	// Streams are multi-document YAML streams.
 	Streams []Stream
 	// Origins, if set, maps rendered objects to the files that define
-	// them. It is called only when the input has findings.
+	// them (the CLI passes overlay.Origins, which renders again). It is
+	// called only when the input has findings.
 	Origins func(ctx context.Context) (map[Object]Origin, error)
 }
 

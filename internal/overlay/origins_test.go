@@ -1,29 +1,30 @@
-package validate
+package overlay
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
-
-	"github.com/envctl/envctl/internal/overlay"
 )
 
 func TestOriginsMapRenderedObjectsToTheirFiles(t *testing.T) {
-	root, _ := filepath.Abs("testdata/repo")
+	// validate's example repository: its golden reports show these
+	// origins, so the two tests agree on one tree.
+	root, _ := filepath.Abs("../validate/testdata/repo")
 	fsys := filesys.MakeFsOnDisk()
 	env := filepath.Join(root, "environments/prod")
-	before, err := overlay.Render(context.Background(), fsys, env, overlay.Options{})
+	before, err := Render(context.Background(), fsys, env, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	origins, err := Origins(context.Background(), fsys, root, env, overlay.Options{})
+	origins, err := Origins(context.Background(), fsys, root, env, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, err := overlay.Render(context.Background(), fsys, env, overlay.Options{})
+	after, err := Render(context.Background(), fsys, env, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,8 +44,8 @@ func TestOriginsMapRenderedObjectsToTheirFiles(t *testing.T) {
 		for k, w := range want {
 			kind, name, _ := strings.Cut(k, " ")
 			if o.Kind == kind && (o.Name == name || strings.HasSuffix(name, "-") && strings.HasPrefix(o.Name, name)) {
-				if got := or.Source.String(); got != w {
-					t.Errorf("%s: %s, want %s", o, got, w)
+				if got := fmt.Sprintf("%s:%d", or.File, or.Line); got != w {
+					t.Errorf("%v: %s, want %s", o, got, w)
 				}
 				delete(want, k)
 			}

@@ -1,4 +1,4 @@
-package validate
+package overlay
 
 import (
 	"bytes"
@@ -13,13 +13,32 @@ import (
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
-
-	"github.com/envctl/envctl/internal/overlay"
 )
 
 // originAnnotation is where kustomize records an object's origin when a
 // kustomization sets buildMetadata: [originAnnotations].
 const originAnnotation = "config.kubernetes.io/origin"
+
+// ObjectID identifies a rendered object.
+type ObjectID struct {
+	APIVersion string
+	Kind       string
+	Namespace  string
+	Name       string
+}
+
+// Origin is where a rendered object is defined.
+type Origin struct {
+	// File is slash-separated and relative to the root given to Origins,
+	// or absolute when it lies outside it.
+	File string
+	// Line is the 1-based line of the object's manifest, or of the
+	// generator that made it; 0 when unknown.
+	Line int
+	// Doc is the object's document in File, for the lines of its fields;
+	// nil when only the object's line is known (generated objects).
+	Doc *yaml3.Node
+}
 
 // Origins maps the objects an environment renders to the files that
 // define them (paths relative to root). It renders the environment again
@@ -34,9 +53,12 @@ const originAnnotation = "config.kubernetes.io/origin"
 // later are not tracked by kustomize); a generated ConfigMap or Secret
 // maps to the kustomization that declares its generator, at the
 // generator's line.
-func Origins(ctx context.Context, fsys filesys.FileSystem, root, envDir string, opts overlay.Options) (map[Object]Origin, error) {
+//
+// It lives beside Render because it is a render: checkers (package
+// validate) get its answer through a callback and never render.
+func Origins(ctx context.Context, fsys filesys.FileSystem, root, envDir string, opts Options) (map[ObjectID]Origin, error) {
 	ofs := &originFS{FileSystem: fsys, dir: filepath.Clean(envDir)}
-	res, err := overlay.Render(ctx, ofs, envDir, opts)
+	res, err := Render(ctx, ofs, envDir, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +84,7 @@ func Origins(ctx context.Context, fsys filesys.FileSystem, root, envDir string, 
 		files[abs] = nodes
 		return nodes
 	}
-	out := map[Object]Origin{}
+	out := map[ObjectID]Origin{}
 	dec := yaml3.NewDecoder(bytes.NewReader(res.YAML))
 	for {
 		var doc struct {
@@ -91,22 +113,22 @@ func Origins(ctx context.Context, fsys filesys.FileSystem, root, envDir string, 
 		if yaml3.Unmarshal([]byte(doc.Metadata.Annotations[originAnnotation]), &origin) != nil || origin.Repo != "" {
 			continue
 		}
-		o := Object{APIVersion: doc.APIVersion, Kind: doc.Kind, Namespace: doc.Metadata.Namespace, Name: doc.Metadata.Name}
+		o := ObjectID{APIVersion: doc.APIVersion, Kind: doc.Kind, Namespace: doc.Metadata.Namespace, Name: doc.Metadata.Name}
 		switch {
 		case origin.Path != "":
 			abs := filepath.Join(envDir, origin.Path)
 			node := findManifest(parse(abs), doc.Kind, doc.Metadata.Name)
-			or := Origin{Source: Source{File: relTo(root, abs)}, Doc: node}
+			or := Origin{File: relTo(root, abs), Doc: node}
 			if node != nil {
-				or.Source.Line = node.Line
+				or.Line = node.Line
 			}
 			out[o] = or
 		case origin.ConfiguredIn != "":
 			abs := filepath.Join(envDir, origin.ConfiguredIn)
 			list := map[string]string{"ConfigMapGenerator": "configMapGenerator", "SecretGenerator": "secretGenerator"}[origin.ConfiguredBy.Kind]
-			or := Origin{Source: Source{File: relTo(root, abs)}}
+			or := Origin{File: relTo(root, abs)}
 			if nodes := parse(abs); len(nodes) > 0 {
-				or.Source.Line = generatorLine(nodes[0], list, doc.Metadata.Name)
+				or.Line = generatorLine(nodes[0], list, doc.Metadata.Name)
 			}
 			out[o] = or
 		}
@@ -160,6 +182,35 @@ func generatorLine(k *yaml3.Node, list, generated string) int {
 		}
 	}
 	return seq.Line
+}
+
+// generatedName reports whether name is base, or base with the suffix a
+// kustomize generator appends ("-" and ten characters of its hash
+// alphabet). Package validate has the same test for contracts; it is
+// repeated here rather than shared because validate must not depend on
+// the renderer.
+func generatedName(name, base string) bool {
+	if name == base {
+		return true
+	}
+	if len(name) != len(base)+11 || !strings.HasPrefix(name, base) || name[len(base)] != '-' {
+		return false
+	}
+	for _, r := range name[len(base)+1:] {
+		if !strings.ContainsRune("245678bcdfghkmt9", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// relTo is p relative to root, slash-separated, or p itself when it is
+// not below root.
+func relTo(root, p string) string {
+	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r)
+	}
+	return p
 }
 
 func valueNode(m *yaml3.Node, key string) *yaml3.Node {
