@@ -72,16 +72,7 @@ type group struct {
 func (g group) counts() Counts {
 	var c Counts
 	for _, r := range g.results {
-		switch r.Status {
-		case Valid:
-			c.Valid++
-		case Invalid:
-			c.Invalid++
-		case Error:
-			c.Errors++
-		case Skipped:
-			c.Skipped++
-		}
+		c.add(r.Status)
 	}
 	return c
 }
