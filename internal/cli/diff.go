@@ -3,17 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/envctl/envctl/internal/drift"
 	"github.com/envctl/envctl/internal/live"
 	"github.com/envctl/envctl/internal/manifest"
 	"github.com/envctl/envctl/internal/render"
 	"github.com/envctl/envctl/internal/repo"
+	"github.com/envctl/envctl/internal/report"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/term"
 )
 
 // DiffOptions are the inputs of `envctl diff`.
@@ -78,6 +76,8 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
 	fl.BoolVar(&opts.All, "all", false, "compare every registered environment")
 	fl.StringSliceVar(&opts.Live, "live", nil, "compare with objects from these snapshot files or directories instead of a cluster")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, markdown or junit")
+	// Fails only for a flag that does not exist; -o is defined just above.
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(drift.Formats(), cobra.ShellCompDirectiveNoFileComp))
 	opts.Render.register(fl)
 	opts.Cluster.register(fl)
 	return cmd
@@ -85,8 +85,9 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
 
 func runDiff(ctx context.Context, opts *DiffOptions) error {
 	f := opts.Factory
-	if !drift.IsFormat(opts.Output) {
-		return usageErrorf("-o %q: want one of %s", opts.Output, strings.Join(drift.Formats(), ", "))
+	printer, err := drift.NewPrinter(opts.Output, drift.WriteOptions{Color: report.Color(f.IO.Out, opts.Output)})
+	if err != nil {
+		return usageErrorf("%w", err)
 	}
 	envs, err := f.Resolve(opts.Args, opts.All)
 	if err != nil {
@@ -130,7 +131,7 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if err := drift.Write(f.IO.Out, opts.Output, reports, drift.WriteOptions{Color: opts.Output == "text" && isTerminal(f.IO.Out)}); err != nil {
+	if err := printer.Print(f.IO.Out, reports); err != nil {
 		return err
 	}
 	unread := 0
@@ -187,9 +188,4 @@ func ignoreRules(cfg repo.Config, env repo.Environment) []drift.IgnoreRule {
 		}
 	}
 	return out
-}
-
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -24,6 +25,10 @@ type envRow struct {
 	Context   string `json:"context,omitempty"`
 	Namespace string `json:"namespace,omitempty"`
 }
+
+// envsFormats are the values of envs -o. They are not report formats: a
+// list of environments is not a report.
+var envsFormats = []string{"text", "json", "name"}
 
 // NewCmdEnvs returns `envctl envs`.
 func NewCmdEnvs(f *Factory, runF func(context.Context, *EnvsOptions) error) *cobra.Command {
@@ -46,13 +51,13 @@ kubeconfig context and namespace of its cluster.`,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: text, json or name")
+	// Fails only for a flag that does not exist; -o is defined just above.
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(envsFormats, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
 func runEnvs(opts *EnvsOptions) error {
-	switch opts.Output {
-	case "text", "json", "name":
-	default:
+	if !slices.Contains(envsFormats, opts.Output) {
 		return usageErrorf("-o %q: want text, json or name", opts.Output)
 	}
 	f := opts.Factory

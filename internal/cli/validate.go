@@ -11,6 +11,7 @@ import (
 	"github.com/envctl/envctl/internal/k8sschema"
 	"github.com/envctl/envctl/internal/overlay"
 	"github.com/envctl/envctl/internal/repo"
+	"github.com/envctl/envctl/internal/report"
 	"github.com/envctl/envctl/internal/validate"
 )
 
@@ -85,6 +86,8 @@ object that does not exist).`,
 	fl.StringArrayVarP(&opts.Files, "filename", "f", nil, "validate pre-rendered YAML from this file or directory instead (- for stdin; repeatable)")
 	fl.StringVar(&opts.Env, "env", "", "with -f: apply this environment's contracts and policies")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: "+strings.Join(validate.Formats(), ", "))
+	// Fails only for a flag that does not exist; -o is defined just above.
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(validate.Formats(), cobra.ShellCompDirectiveNoFileComp))
 	fl.StringVar(&opts.KubeVersion, "kube-version", k8sschema.Newest(), "Kubernetes version of the schemas: "+strings.Join(k8sschema.Versions(), ", "))
 	fl.BoolVar(&opts.Strict, "strict", true, "reject unknown fields and duplicate keys (--strict=false allows them)")
 	fl.StringSliceVar(&opts.SkipKinds, "skip-kinds", nil, "skip these kinds: Kind or group/version/Kind, comma-separated")
@@ -95,8 +98,9 @@ object that does not exist).`,
 
 func runValidate(ctx context.Context, opts *ValidateOptions) error {
 	f := opts.Factory
-	if !validate.IsFormat(opts.Output) {
-		return usageErrorf("-o %q: want one of %s", opts.Output, strings.Join(validate.Formats(), ", "))
+	printer, err := validate.NewPrinter(opts.Output)
+	if err != nil {
+		return usageErrorf("%w", err)
 	}
 	if len(opts.Files) > 0 && (len(opts.Args) > 0 || opts.All) {
 		return usageErrorf("-f and environments are exclusive: validate files or render environments")
@@ -178,7 +182,7 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := validate.Write(f.IO.Out, opts.Output, rep); err != nil {
+	if err := printer.Print(f.IO.Out, rep); err != nil {
 		return err
 	}
 	for _, w := range rep.Warnings {
@@ -187,16 +191,9 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 	c := rep.Count(nil)
 	switch {
 	case c.Errors > 0:
-		return fmt.Errorf("%s could not be validated", plural(c.Errors, "object", "objects"))
+		return fmt.Errorf("%s could not be validated", report.Plural(c.Errors, "object", "objects"))
 	case c.Invalid > 0:
-		return &FindingsError{Summary: fmt.Sprintf("%s invalid", plural(c.Invalid, "object is", "objects are"))}
+		return &FindingsError{Summary: fmt.Sprintf("%s invalid", report.Plural(c.Invalid, "object is", "objects are"))}
 	}
 	return nil
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

@@ -36,7 +36,49 @@ type comparer struct {
 // the live ones (the cluster's, or a snapshot's) and reports the drift.
 // It does not modify its arguments. See the package documentation for what
 // counts as drift.
+//
+// It runs in phases: parse and scope both sides, pair each desired object
+// with its live object, pair hashed generators with their live generation,
+// attribute the workloads that roll to each renamed generator, walk each
+// pair for changed fields, find orphans, and summarise.
 func Compare(desired, live []*yaml.RNode, opts Options) (*Report, error) {
+	c, err := newComparer(opts)
+	if err != nil {
+		return nil, err
+	}
+	dObjs, err := c.parseAll(desired, "desired")
+	if err != nil {
+		return nil, err
+	}
+	lObjs, err := c.parseAll(live, "live")
+	if err != nil {
+		return nil, err
+	}
+	scopeNamespaces(dObjs, lObjs, opts.DefaultNamespace)
+	liveByKey, err := indexByKey(lObjs, "live")
+	if err != nil {
+		return nil, err
+	}
+	desiredByKey, err := indexByKey(dObjs, "desired")
+	if err != nil {
+		return nil, err
+	}
+	c.desired = desiredByKey
+	c.addHPARules(dObjs)
+
+	p := c.pairObjects(dObjs, liveByKey)
+	c.pairHashedGenerators(p, lObjs)
+	rolls := attributeRolls(p)
+	results := c.walkPairs(p, rolls)
+	if opts.Selector != nil {
+		results = append(results, c.orphans(lObjs, p.consumed, p.kept, desiredByKey, liveByKey)...)
+	}
+	return finishReport(opts.Environment, results), nil
+}
+
+// newComparer prepares what every object's comparison shares: the field
+// managers and the compiled ignore rules.
+func newComparer(opts Options) (*comparer, error) {
 	c := &comparer{opts: opts, managers: opts.FieldManagers, renames: map[renameKey]ObjectID{}}
 	if c.managers == nil {
 		c.managers = DefaultFieldManagers
@@ -48,18 +90,14 @@ func Compare(desired, live []*yaml.RNode, opts Options) (*Report, error) {
 		}
 		c.rules = append(c.rules, cr)
 	}
+	return c, nil
+}
 
-	dObjs, err := c.parseAll(desired, "desired")
-	if err != nil {
-		return nil, err
-	}
-	lObjs, err := c.parseAll(live, "live")
-	if err != nil {
-		return nil, err
-	}
-
-	// Scope: well-known cluster-scoped kinds, and kinds the cluster shows
-	// without namespace.
+// scopeNamespaces makes the desired objects' namespaces what the cluster
+// will give them: none for cluster-scoped kinds (well-known ones, and
+// kinds the live side shows without a namespace), defaultNamespace for
+// namespaced objects that name none.
+func scopeNamespaces(dObjs, lObjs []*object, defaultNamespace string) {
 	clusterScoped := map[[2]string]bool{}
 	for _, o := range lObjs {
 		if o.id.Namespace == "" {
@@ -73,113 +111,153 @@ func Compare(desired, live []*yaml.RNode, opts Options) (*Report, error) {
 		case builtinClusterScoped[gk] || clusterScoped[gk]:
 			o.id.Namespace = ""
 			delete(md, "namespace")
-		case o.id.Namespace == "" && opts.DefaultNamespace != "":
-			o.id.Namespace = opts.DefaultNamespace
-			md["namespace"] = opts.DefaultNamespace
+		case o.id.Namespace == "" && defaultNamespace != "":
+			o.id.Namespace = defaultNamespace
+			md["namespace"] = defaultNamespace
 		}
 	}
+}
 
-	liveByKey := make(map[key]*object, len(lObjs))
-	for _, o := range lObjs {
-		if prev, dup := liveByKey[o.id.key()]; dup {
-			return nil, fmt.Errorf("live objects %d and %d are the same object, %s", prev.index+1, o.index+1, o.id)
+// indexByKey maps objects by identity; two objects of one side with the
+// same identity are an error.
+func indexByKey(objs []*object, side string) (map[key]*object, error) {
+	byKey := make(map[key]*object, len(objs))
+	for _, o := range objs {
+		if prev, dup := byKey[o.id.key()]; dup {
+			return nil, fmt.Errorf("%s objects %d and %d are the same object, %s", side, prev.index+1, o.index+1, o.id)
 		}
-		liveByKey[o.id.key()] = o
+		byKey[o.id.key()] = o
 	}
-	desiredByKey := make(map[key]*object, len(dObjs))
-	for _, o := range dObjs {
-		if prev, dup := desiredByKey[o.id.key()]; dup {
-			return nil, fmt.Errorf("desired objects %d and %d are the same object, %s", prev.index+1, o.index+1, o.id)
-		}
-		desiredByKey[o.id.key()] = o
+	return byKey, nil
+}
+
+// pairing says which live object each desired object is compared with.
+type pairing struct {
+	// kept are the desired objects not ignored whole, in input order.
+	kept []*object
+	// live maps a desired object's key to its live object.
+	live map[key]*object
+	// consumed holds the keys of live objects that are accounted for
+	// (paired, or ignored whole): they are not orphans.
+	consumed map[key]bool
+	// renamed maps a desired hashed generator's key to its rename from
+	// the live generation it is paired with.
+	renamed map[key]*Rename
+}
+
+// pairObjects pairs each desired object with the live object of the same
+// identity, and drops the desired objects an ignore rule covers whole.
+func (c *comparer) pairObjects(dObjs []*object, liveByKey map[key]*object) *pairing {
+	p := &pairing{
+		live:     make(map[key]*object, len(dObjs)),
+		consumed: make(map[key]bool, len(liveByKey)),
+		renamed:  map[key]*Rename{},
 	}
-	c.desired = desiredByKey
-
-	c.addHPARules(dObjs)
-
-	consumed := make(map[key]bool, len(lObjs))
-	pairs := make(map[key]*object, len(dObjs)) // desired key → live object
-	var kept []*object
 	for _, d := range dObjs {
 		if c.wholeIgnored(d.id) {
-			consumed[d.id.key()] = true
+			p.consumed[d.id.key()] = true
 			continue
 		}
-		kept = append(kept, d)
+		p.kept = append(p.kept, d)
 		if l := liveByKey[d.id.key()]; l != nil {
-			pairs[d.id.key()] = l
-			consumed[d.id.key()] = true
+			p.live[d.id.key()] = l
+			p.consumed[d.id.key()] = true
 		}
 	}
+	return p
+}
 
-	// Hashed ConfigMaps and Secrets whose exact name is not live: pair with
-	// the live generation of the same base name.
-	renamed := map[key]*Rename{}
+// pairHashedGenerators pairs each hashed ConfigMap and Secret whose exact
+// name is not live with the live generation of the same base name, and
+// records the rename.
+func (c *comparer) pairHashedGenerators(p *pairing, lObjs []*object) {
 	liveRefs := refCounts(lObjs)
-	for _, d := range kept {
-		if pairs[d.id.key()] != nil || !isHashable(d.id.Group, d.id.Kind) {
+	for _, d := range p.kept {
+		if p.live[d.id.key()] != nil || !isHashable(d.id.Group, d.id.Kind) {
 			continue
 		}
 		base, ok := hashedBase(d.id.Name)
 		if !ok {
 			continue
 		}
-		var cands []*object
-		for _, l := range lObjs {
-			if consumed[l.id.key()] || l.id.Group != d.id.Group || l.id.Kind != d.id.Kind || l.id.Namespace != d.id.Namespace {
-				continue
-			}
-			if lb, ok := hashedBase(l.id.Name); ok && lb == base && desiredByKey[l.id.key()] == nil {
-				cands = append(cands, l)
-			}
-		}
-		if len(cands) == 0 {
+		l := c.liveGeneration(d, base, lObjs, p.consumed, liveRefs)
+		if l == nil {
 			continue
 		}
-		slices.SortFunc(cands, func(a, b *object) int {
-			ra := liveRefs[refKey(a.id)]
-			rb := liveRefs[refKey(b.id)]
-			if ra != rb {
-				return rb - ra // most referenced first
-			}
-			if c := strings.Compare(b.created, a.created); c != 0 {
-				return c // newest first
-			}
-			return strings.Compare(a.id.Name, b.id.Name)
-		})
-		l := cands[0]
-		pairs[d.id.key()] = l
-		consumed[l.id.key()] = true
+		p.live[d.id.key()] = l
+		p.consumed[l.id.key()] = true
 		rn := &Rename{Base: base, From: l.id.Name, To: d.id.Name}
-		renamed[d.id.key()] = rn
+		p.renamed[d.id.key()] = rn
 		c.renames[renameKey{d.id.Namespace, d.id.Kind, rn.From, rn.To}] = d.id
 	}
+}
 
-	// Which desired workloads reference which desired ConfigMaps/Secrets.
+// liveGeneration picks the live generation a desired hashed object d
+// (base name base) replaces: among the unpaired live objects of its kind
+// and namespace with the same base name that the repository does not
+// render, the one most live workloads reference, else the newest, else
+// the first by name. nil when there is none.
+func (c *comparer) liveGeneration(d *object, base string, lObjs []*object, consumed map[key]bool, liveRefs map[ref]int) *object {
+	var cands []*object
+	for _, l := range lObjs {
+		if consumed[l.id.key()] || l.id.Group != d.id.Group || l.id.Kind != d.id.Kind || l.id.Namespace != d.id.Namespace {
+			continue
+		}
+		if lb, ok := hashedBase(l.id.Name); ok && lb == base && c.desired[l.id.key()] == nil {
+			cands = append(cands, l)
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	slices.SortFunc(cands, func(a, b *object) int {
+		ra := liveRefs[refKey(a.id)]
+		rb := liveRefs[refKey(b.id)]
+		if ra != rb {
+			return rb - ra // most referenced first
+		}
+		if c := strings.Compare(b.created, a.created); c != 0 {
+			return c // newest first
+		}
+		return strings.Compare(a.id.Name, b.id.Name)
+	})
+	return cands[0]
+}
+
+// attributeRolls maps each renamed desired ConfigMap or Secret to the
+// desired workloads whose pod templates reference it: they roll when it
+// is applied.
+func attributeRolls(p *pairing) map[key][]ObjectID {
 	rolls := map[key][]ObjectID{}
-	for _, d := range kept {
+	for _, d := range p.kept {
 		ps := podSpecPath(d.id.Group, d.id.Kind)
 		if ps == nil {
 			continue
 		}
 		for _, r := range podRefs(mapAt(d.tree, ps...)) {
 			k := key{"", r.kind, d.id.Namespace, r.name}
-			if renamed[k] != nil {
+			if p.renamed[k] != nil {
 				rolls[k] = append(rolls[k], d.id)
 			}
 		}
 	}
+	return rolls
+}
 
-	results := make([]ObjectResult, 0, len(kept)+len(lObjs)-len(consumed))
-	for _, d := range kept {
+// walkPairs compares each kept desired object with its live pair, field
+// by field: missing when there is none, changed when a field differs or
+// it was renamed, in sync otherwise.
+func (c *comparer) walkPairs(p *pairing, rolls map[key][]ObjectID) []ObjectResult {
+	results := make([]ObjectResult, 0, len(p.kept))
+	for _, d := range p.kept {
 		res := ObjectResult{ID: d.id, Secret: d.secret}
-		l := pairs[d.id.key()]
+		l := p.live[d.id.key()]
 		if l == nil {
 			res.Status = StatusMissing
 			results = append(results, res)
 			continue
 		}
-		if rn := renamed[d.id.key()]; rn != nil {
+		if rn := p.renamed[d.id.key()]; rn != nil {
 			res.Renamed = rn
 			res.Rolls = rolls[d.id.key()]
 			slices.SortFunc(res.Rolls, compareIDs)
@@ -191,13 +269,14 @@ func Compare(desired, live []*yaml.RNode, opts Options) (*Report, error) {
 		}
 		results = append(results, res)
 	}
+	return results
+}
 
-	if opts.Selector != nil {
-		results = append(results, c.orphans(lObjs, consumed, kept, desiredByKey, liveByKey)...)
-	}
-
+// finishReport sorts the results into the report's order and summarises
+// them.
+func finishReport(env string, results []ObjectResult) *Report {
 	sortResults(results)
-	return &Report{Environment: opts.Environment, Summary: summarize(results), Objects: results}, nil
+	return &Report{Environment: env, Summary: summarize(results), Objects: results}
 }
 
 func refKey(id ObjectID) ref { return ref{id.Kind, id.Namespace + "/" + id.Name} }
@@ -451,28 +530,36 @@ func canonicalBinary(tree map[string]any) {
 	}
 }
 
-var builtinClusterScoped = map[[2]string]bool{}
-
-func init() {
-	for _, gk := range []string{
-		"/Namespace", "/Node", "/PersistentVolume", "/ComponentStatus",
-		"rbac.authorization.k8s.io/ClusterRole", "rbac.authorization.k8s.io/ClusterRoleBinding",
-		"apiextensions.k8s.io/CustomResourceDefinition", "apiregistration.k8s.io/APIService",
-		"admissionregistration.k8s.io/MutatingWebhookConfiguration",
-		"admissionregistration.k8s.io/ValidatingWebhookConfiguration",
-		"admissionregistration.k8s.io/ValidatingAdmissionPolicy",
-		"admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding",
-		"admissionregistration.k8s.io/MutatingAdmissionPolicy",
-		"admissionregistration.k8s.io/MutatingAdmissionPolicyBinding",
-		"scheduling.k8s.io/PriorityClass", "node.k8s.io/RuntimeClass",
-		"networking.k8s.io/IngressClass", "networking.k8s.io/IPAddress", "networking.k8s.io/ServiceCIDR",
-		"storage.k8s.io/StorageClass", "storage.k8s.io/CSIDriver", "storage.k8s.io/CSINode",
-		"storage.k8s.io/VolumeAttachment", "storage.k8s.io/VolumeAttributesClass",
-		"certificates.k8s.io/CertificateSigningRequest",
-		"flowcontrol.apiserver.k8s.io/FlowSchema", "flowcontrol.apiserver.k8s.io/PriorityLevelConfiguration",
-		"resource.k8s.io/DeviceClass",
-	} {
-		g, k, _ := strings.Cut(gk, "/")
-		builtinClusterScoped[[2]string{g, k}] = true
-	}
+// builtinClusterScoped are the well-known cluster-scoped kinds, by group
+// and kind: a desired object of one of them has no namespace even when no
+// live object of its kind shows it.
+var builtinClusterScoped = map[[2]string]bool{
+	{"", "Namespace"}:                                                    true,
+	{"", "Node"}:                                                         true,
+	{"", "PersistentVolume"}:                                             true,
+	{"", "ComponentStatus"}:                                              true,
+	{"rbac.authorization.k8s.io", "ClusterRole"}:                         true,
+	{"rbac.authorization.k8s.io", "ClusterRoleBinding"}:                  true,
+	{"apiextensions.k8s.io", "CustomResourceDefinition"}:                 true,
+	{"apiregistration.k8s.io", "APIService"}:                             true,
+	{"admissionregistration.k8s.io", "MutatingWebhookConfiguration"}:     true,
+	{"admissionregistration.k8s.io", "ValidatingWebhookConfiguration"}:   true,
+	{"admissionregistration.k8s.io", "ValidatingAdmissionPolicy"}:        true,
+	{"admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"}: true,
+	{"admissionregistration.k8s.io", "MutatingAdmissionPolicy"}:          true,
+	{"admissionregistration.k8s.io", "MutatingAdmissionPolicyBinding"}:   true,
+	{"scheduling.k8s.io", "PriorityClass"}:                               true,
+	{"node.k8s.io", "RuntimeClass"}:                                      true,
+	{"networking.k8s.io", "IngressClass"}:                                true,
+	{"networking.k8s.io", "IPAddress"}:                                   true,
+	{"networking.k8s.io", "ServiceCIDR"}:                                 true,
+	{"storage.k8s.io", "StorageClass"}:                                   true,
+	{"storage.k8s.io", "CSIDriver"}:                                      true,
+	{"storage.k8s.io", "CSINode"}:                                        true,
+	{"storage.k8s.io", "VolumeAttachment"}:                               true,
+	{"storage.k8s.io", "VolumeAttributesClass"}:                          true,
+	{"certificates.k8s.io", "CertificateSigningRequest"}:                 true,
+	{"flowcontrol.apiserver.k8s.io", "FlowSchema"}:                       true,
+	{"flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"}:       true,
+	{"resource.k8s.io", "DeviceClass"}:                                   true,
 }

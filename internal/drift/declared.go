@@ -49,7 +49,7 @@ type valueSet struct {
 func parseFieldSet(v any) *fieldSet {
 	m, _ := v.(map[string]any)
 	fs := &fieldSet{}
-	for _, k := range sortedKeys(m) {
+	for _, k := range sortedFields(m) {
 		child := m[k]
 		switch {
 		case k == ".":

@@ -2,7 +2,7 @@
 // state) with live objects (a cluster's, or a snapshot's) and reports drift.
 // It is pure: Compare is a function of its arguments, it reads no cluster and
 // no file, and its findings are values (Report, ObjectResult, FieldChange,
-// Value) that the printers (text, json, markdown, junit; see Write) render.
+// Value) that the printers (text, json, markdown, junit; see NewPrinter) render.
 //
 // # What is drift
 //

@@ -5,18 +5,14 @@ import (
 	"io"
 	"slices"
 	"strings"
-)
 
-// Printer renders reports (one per environment). Every printer is
-// deterministic: same reports, same bytes; no timestamps.
-type Printer interface {
-	Print(w io.Writer, reports []*Report) error
-}
+	"github.com/envctl/envctl/internal/report"
+)
 
 // WriteOptions configure printers.
 type WriteOptions struct {
-	// Color turns on ANSI colours (text only). The CLI decides, e.g. when
-	// stdout is a terminal and NO_COLOR is unset.
+	// Color turns on ANSI colours (text only). The CLI decides with
+	// report.Color: text, to a terminal, NO_COLOR unset.
 	Color bool
 	// ShowInSync lists objects that are in sync too (text and markdown;
 	// JSON and JUnit always include them).
@@ -29,28 +25,26 @@ type WriteOptions struct {
 // MarkdownLimit is the largest comment body GitHub accepts, in characters.
 const MarkdownLimit = 65536
 
-var formats = []string{"text", "json", "markdown", "junit"}
+// printers are envctl diff's output formats. Every printer takes the
+// reports of one run, one per environment.
+var printers = report.Formats[[]*Report, WriteOptions]{
+	{Name: "text", New: func(o WriteOptions) report.Printer[[]*Report] { return textPrinter{o} }},
+	{Name: "json", New: func(WriteOptions) report.Printer[[]*Report] { return jsonPrinter{} }},
+	{Name: "markdown", New: func(o WriteOptions) report.Printer[[]*Report] { return markdownPrinter{o} }},
+	{Name: "junit", New: func(WriteOptions) report.Printer[[]*Report] { return junitPrinter{} }},
+}
 
-// Formats returns the names of the printers, for flags and help.
-func Formats() []string { return slices.Clone(formats) }
+// Formats returns the names of the printers, for flags, help and
+// completion.
+func Formats() []string { return printers.Names() }
 
 // IsFormat reports whether name names a printer.
-func IsFormat(name string) bool { return slices.Contains(formats, name) }
+func IsFormat(name string) bool { return printers.IsFormat(name) }
 
 // NewPrinter returns the printer called name: text, json, markdown or
-// junit.
-func NewPrinter(name string, opts WriteOptions) (Printer, error) {
-	switch name {
-	case "text":
-		return textPrinter{opts}, nil
-	case "json":
-		return jsonPrinter{}, nil
-	case "markdown":
-		return markdownPrinter{opts}, nil
-	case "junit":
-		return junitPrinter{}, nil
-	}
-	return nil, fmt.Errorf("unknown output format %q (known: %s)", name, strings.Join(formats, ", "))
+// junit. An unknown name is a *report.UnknownFormatError.
+func NewPrinter(name string, opts WriteOptions) (report.Printer[[]*Report], error) {
+	return printers.New(name, opts)
 }
 
 // Write prints reports with the printer called format.
@@ -80,7 +74,7 @@ func statusPhrase(o ObjectResult) string {
 		if n == 0 {
 			return "changed"
 		}
-		return fmt.Sprintf("changed (%s)", plural(n, "field"))
+		return fmt.Sprintf("changed (%s)", report.PluralGrouped(n, "field", "fields"))
 	case StatusMissing:
 		return "missing from the cluster"
 	case StatusOrphaned:
@@ -92,29 +86,6 @@ func statusPhrase(o ObjectResult) string {
 	return "in sync"
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%s %ss", groupDigits(n), word)
-}
-
-// groupDigits writes n with thousands separators: 8,431.
-func groupDigits(n int) string {
-	s := fmt.Sprint(n)
-	if n < 0 {
-		return "-" + groupDigits(-n)
-	}
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // summaryLine: "3 changed, 1 missing, 1 orphaned, 14 in sync (19 objects);
 // 1 renamed, 2 workloads roll".
 func summaryLine(s Summary) string {
@@ -124,18 +95,18 @@ func summaryLine(s Summary) string {
 		word string
 	}{{s.Changed, "changed"}, {s.Missing, "missing"}, {s.Orphaned, "orphaned"}, {s.InSync, "in sync"}} {
 		if p.n > 0 {
-			parts = append(parts, groupDigits(p.n)+" "+p.word)
+			parts = append(parts, report.GroupDigits(p.n)+" "+p.word)
 		}
 	}
 	if len(parts) == 0 {
 		return "no objects"
 	}
 	if s.Changed+s.Missing+s.Orphaned == 0 {
-		return "in sync (" + plural(s.Objects, "object") + ")"
+		return "in sync (" + report.PluralGrouped(s.Objects, "object", "objects") + ")"
 	}
-	line := strings.Join(parts, ", ") + " (" + plural(s.Objects, "object") + ")"
+	line := strings.Join(parts, ", ") + " (" + report.PluralGrouped(s.Objects, "object", "objects") + ")"
 	if s.Renamed > 0 {
-		line += "; " + groupDigits(s.Renamed) + " renamed, " + plural(s.Rolling, "workload") + " will roll"
+		line += "; " + report.GroupDigits(s.Renamed) + " renamed, " + report.PluralGrouped(s.Rolling, "workload", "workloads") + " will roll"
 	}
 	return line
 }

@@ -3,8 +3,9 @@ package drift
 import (
 	"bufio"
 	"bytes"
-	"encoding/xml"
 	"io"
+
+	"github.com/envctl/envctl/internal/report"
 )
 
 // junitPrinter writes JUnit XML for CI systems: one <testsuite> per
@@ -14,46 +15,25 @@ import (
 // them) for each object that drifts. No timestamps or durations.
 type junitPrinter struct{}
 
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Errors   int         `xml:"errors,attr"`
-	Cases    []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	ClassName string        `xml:"classname,attr"`
-	Name      string        `xml:"name,attr"`
-	Failure   *junitFailure `xml:"failure,omitempty"`
-}
-
-type junitFailure struct {
-	Type    string `xml:"type,attr"`
-	Message string `xml:"message,attr"`
-	Body    string `xml:",cdata"`
-}
+// junitStyle keeps diff's JUnit reports as they have always been laid out:
+// classname and type first, and changes in CDATA so that their diffs read
+// as in a terminal.
+var junitStyle = report.JUnitStyle{ClassNameFirst: true, TypeFirst: true, CDATA: true}
 
 func (junitPrinter) Print(w io.Writer, reports []*Report) error {
-	doc := junitSuites{Name: "envctl diff"}
+	doc := report.JUnit{Name: "envctl diff"}
 	for _, r := range reports {
-		s := junitSuite{Name: envName(r), Tests: len(r.Objects)}
+		// A drift check cannot error or be skipped per object, but diff's
+		// suites have always said errors="0".
+		s := report.JUnitSuite{Name: envName(r), Tests: len(r.Objects), Errors: new(0)}
 		for _, o := range r.Objects {
-			c := junitCase{ClassName: "envctl.diff." + envName(r), Name: objectTitle(o)}
+			c := report.JUnitCase{ClassName: "envctl.diff." + envName(r), Name: objectTitle(o)}
 			if o.Status != StatusInSync {
 				var body bytes.Buffer
 				bw := bufio.NewWriter(&body)
 				textPrinter{}.object(bw, o)
 				bw.Flush()
-				c.Failure = &junitFailure{Type: string(o.Status), Message: statusPhrase(o), Body: body.String()}
+				c.Failure = &report.JUnitResult{Type: string(o.Status), Message: statusPhrase(o), Text: body.String()}
 				s.Failures++
 			}
 			s.Cases = append(s.Cases, c)
@@ -62,14 +42,5 @@ func (junitPrinter) Print(w io.Writer, reports []*Report) error {
 		doc.Failures += s.Failures
 		doc.Suites = append(doc.Suites, s)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	return report.WriteJUnit(w, &doc, junitStyle)
 }

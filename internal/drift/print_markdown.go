@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/envctl/envctl/internal/report"
 )
 
 // markdownPrinter renders a pull-request comment: per environment a
@@ -44,7 +46,7 @@ func (p markdownPrinter) Print(w io.Writer, reports []*Report) error {
 		if r.HasDrift() {
 			fmt.Fprintf(&head, "**Drift:** %s\n", summaryLine(r.Summary))
 		} else {
-			fmt.Fprintf(&head, "**In sync** (%s)\n", plural(r.Summary.Objects, "object"))
+			fmt.Fprintf(&head, "**In sync** (%s)\n", report.PluralGrouped(r.Summary.Objects, "object", "objects"))
 		}
 		chunks = append(chunks, chunk{head.String(), -1, false})
 		if len(objs) == 0 {
@@ -55,7 +57,7 @@ func (p markdownPrinter) Print(w io.Writer, reports []*Report) error {
 			n := "—"
 			switch {
 			case len(o.Changes) > 0:
-				n = groupDigits(len(o.Changes))
+				n = report.GroupDigits(len(o.Changes))
 			case o.SupersededBy != "":
 				n = "old generation of " + cellEscape(mdCode(o.SupersededBy))
 			}
@@ -104,12 +106,12 @@ func (p markdownPrinter) Print(w io.Writer, reports []*Report) error {
 				details[c.obj] = true
 			}
 		}
-		what := groupDigits(len(rows)) + " more objects"
+		what := report.GroupDigits(len(rows)) + " more objects"
 		if len(rows) == 0 {
-			what = "details of " + groupDigits(len(details)) + " more objects"
+			what = "details of " + report.GroupDigits(len(details)) + " more objects"
 		}
 		fmt.Fprintf(&out, "\n> [!NOTE]\n> … %s, %s characters cut to fit the %s-character limit of a comment. Run `envctl diff` for the whole report.\n",
-			what, groupDigits(chars), groupDigits(limit))
+			what, report.GroupDigits(chars), report.GroupDigits(limit))
 	}
 	_, err := io.WriteString(w, out.String())
 	return err

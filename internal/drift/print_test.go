@@ -307,7 +307,17 @@ func TestJUnitIsOneSuitePerEnvironmentAndOneCasePerObject(t *testing.T) {
 	if err := Write(&b, "junit", reports, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	var doc junitSuites
+	// Read the report as a CI system does: by element and attribute name.
+	var doc struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Name     string     `xml:"name,attr"`
+			Tests    int        `xml:"tests,attr"`
+			Failures int        `xml:"failures,attr"`
+			Cases    []struct{} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
 	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func (w *objWalker) walk(d, l any, hasD, hasL bool) {
 			w.changedIfDifferent(d, l)
 			return
 		}
-		for _, k := range sortedKeys(dv, lv) {
+		for _, k := range sortedFields(dv, lv) {
 			dc, inD := dv[k]
 			lc, inL := lv[k]
 			w.push(seg{key: k})
@@ -152,7 +152,7 @@ func (w *objWalker) liveOnly(l any) {
 			w.add(FieldRemoved, w.value(l), Value{})
 			return
 		}
-		for _, k := range sortedKeys(t) {
+		for _, k := range sortedFields(t) {
 			w.push(seg{key: k})
 			w.liveOnly(t[k])
 			w.pop()
@@ -194,7 +194,7 @@ func (w *objWalker) allDeclared(l any) bool {
 	}
 	switch t := l.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(t) {
+		for _, k := range sortedFields(t) {
 			w.push(seg{key: k})
 			ok := w.allDeclared(t[k])
 			w.pop()

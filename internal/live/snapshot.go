@@ -9,8 +9,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/envctl/envctl/internal/manifest"
@@ -60,7 +61,7 @@ func maskSecret(o *yaml.RNode, salt []byte, annotate bool) error {
 	_ = o.PipeE(yaml.Clear("stringData"))
 	if len(data) > 0 {
 		m := yaml.NewMapRNode(nil)
-		for _, k := range sortedKeys(data) {
+		for _, k := range slices.Sorted(maps.Keys(data)) {
 			if err := m.PipeE(yaml.SetField(k, yaml.NewStringRNode(base64.StdEncoding.EncodeToString([]byte(digest(salt, data[k])))))); err != nil {
 				return err
 			}
@@ -183,15 +184,6 @@ func digest(salt []byte, value string) string {
 	h.Write(salt)
 	h.Write([]byte(value))
 	return digestPrefix + hex.EncodeToString(h.Sum(nil))
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // EncodeSnapshot renders objects as a YAML stream under a comment header.

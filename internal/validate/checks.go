@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"github.com/envctl/envctl/internal/manifest"
 	"io"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
@@ -90,7 +90,7 @@ func LoadChecks(fsys filesys.FileSystem, root string, cfg *repo.Config, strict b
 			if _, ok := c.custom[id]; ok {
 				continue
 			}
-			return nil, cfg.Errorf(fmt.Sprintf("policies[%d].rules[%d]", i, j), "unknown rule %q (built-in rules: %s%s)", id, strings.Join(sortedKeys(builtinRules), ", "), c.customList())
+			return nil, cfg.Errorf(fmt.Sprintf("policies[%d].rules[%d]", i, j), "unknown rule %q (built-in rules: %s%s)", id, strings.Join(slices.Sorted(maps.Keys(builtinRules)), ", "), c.customList())
 		}
 		c.policies = append(c.policies, &policy{name: p.Name, envs: p.Environments, rules: p.Rules, params: p.Params, exclude: p.Exclude, custom: c.custom})
 	}
@@ -101,16 +101,7 @@ func (c *Checks) customList() string {
 	if len(c.custom) == 0 {
 		return "; envctl.yaml defines none under rules:"
 	}
-	return "; rules of envctl.yaml: " + strings.Join(sortedKeys(c.custom), ", ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return "; rules of envctl.yaml: " + strings.Join(slices.Sorted(maps.Keys(c.custom)), ", ")
 }
 
 func appliesTo(envs []string, env string) bool {

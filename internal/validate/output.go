@@ -3,32 +3,43 @@ package validate
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
+
+	"github.com/envctl/envctl/internal/report"
 )
 
-// Output formats of a report.
-var formats = []string{"text", "json", "junit", "sarif"}
+// printers are validate's output formats. They take no options.
+var printers = report.Formats[*Report, struct{}]{
+	{Name: "text", New: fixed(writeText)},
+	{Name: "json", New: fixed(writeJSON)},
+	{Name: "junit", New: fixed(writeJUnit)},
+	{Name: "sarif", New: fixed(writeSARIF)},
+}
 
-// Formats lists the output formats.
-func Formats() []string { return slices.Clone(formats) }
+// fixed is the constructor of a printer that needs no options.
+func fixed(write func(io.Writer, *Report) error) func(struct{}) report.Printer[*Report] {
+	return func(struct{}) report.Printer[*Report] { return report.PrinterFunc[*Report](write) }
+}
+
+// Formats lists the output formats, for flags, help and completion.
+func Formats() []string { return printers.Names() }
 
 // IsFormat reports whether name is an output format.
-func IsFormat(name string) bool { return slices.Contains(formats, name) }
+func IsFormat(name string) bool { return printers.IsFormat(name) }
+
+// NewPrinter returns the printer of a format (see Formats). An unknown
+// format is a *report.UnknownFormatError.
+func NewPrinter(format string) (report.Printer[*Report], error) {
+	return printers.New(format, struct{}{})
+}
 
 // Write prints a report in a format (see Formats).
 func Write(w io.Writer, format string, rep *Report) error {
-	switch format {
-	case "text":
-		return writeText(w, rep)
-	case "json":
-		return writeJSON(w, rep)
-	case "junit":
-		return writeJUnit(w, rep)
-	case "sarif":
-		return writeSARIF(w, rep)
+	p, err := NewPrinter(format)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("unknown output format %q (formats: %s)", format, strings.Join(formats, ", "))
+	return p.Print(w, rep)
 }
 
 // groups splits results by environment, or by file for -f input.
@@ -61,16 +72,7 @@ type group struct {
 func (g group) counts() Counts {
 	var c Counts
 	for _, r := range g.results {
-		switch r.Status {
-		case Valid:
-			c.Valid++
-		case Invalid:
-			c.Invalid++
-		case Error:
-			c.Errors++
-		case Skipped:
-			c.Skipped++
-		}
+		c.add(r.Status)
 	}
 	return c
 }
@@ -93,15 +95,8 @@ func problemText(p Problem) string {
 	return fmt.Sprintf("%s: %s [%s]", problemWhere(p), p.Message, rule)
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 func (c Counts) String() string {
-	return fmt.Sprintf("%d valid, %d invalid, %s, %d skipped", c.Valid, c.Invalid, plural(c.Errors, "error", "errors"), c.Skipped)
+	return fmt.Sprintf("%d valid, %d invalid, %s, %d skipped", c.Valid, c.Invalid, report.Plural(c.Errors, "error", "errors"), c.Skipped)
 }
 
 func writeText(w io.Writer, rep *Report) error {
@@ -116,7 +111,7 @@ func writeText(w io.Writer, rep *Report) error {
 		case "-":
 			name = "stdin"
 		}
-		fmt.Fprintf(&b, "%s: %s\n", name, plural(c.Total(), "object", "objects")+": "+c.String())
+		fmt.Fprintf(&b, "%s: %s\n", name, report.Plural(c.Total(), "object", "objects")+": "+c.String())
 		for _, r := range g.results {
 			if r.Status != Invalid && r.Status != Error {
 				continue
@@ -152,7 +147,7 @@ func writeText(w io.Writer, rep *Report) error {
 	if !rep.Strict {
 		mode = "not strict"
 	}
-	fmt.Fprintf(&b, "%s%s: %s (Kubernetes %s, %s)\n", where, plural(total.Total(), "object", "objects"), total, rep.KubernetesVersion, mode)
+	fmt.Fprintf(&b, "%s%s: %s (Kubernetes %s, %s)\n", where, report.Plural(total.Total(), "object", "objects"), total, rep.KubernetesVersion, mode)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

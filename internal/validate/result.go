@@ -169,18 +169,23 @@ func (r *Report) Count(env *string) Counts {
 		if env != nil && res.Env != *env {
 			continue
 		}
-		switch res.Status {
-		case Valid:
-			c.Valid++
-		case Invalid:
-			c.Invalid++
-		case Error:
-			c.Errors++
-		case Skipped:
-			c.Skipped++
-		}
+		c.add(res.Status)
 	}
 	return c
+}
+
+// add counts one result of status s.
+func (c *Counts) add(s Status) {
+	switch s {
+	case Valid:
+		c.Valid++
+	case Invalid:
+		c.Invalid++
+	case Error:
+		c.Errors++
+	case Skipped:
+		c.Skipped++
+	}
 }
 
 // RuleIDs returns the ids of the rules with problems in the report,

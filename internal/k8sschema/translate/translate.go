@@ -55,7 +55,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -203,7 +202,7 @@ func (t *Translator) schema(in map[string]any, at string) (map[string]any, error
 		format                                    string
 		exclMin, exclMax                          bool
 	)
-	for _, k := range sortedKeys(in) {
+	for _, k := range slices.Sorted(maps.Keys(in)) {
 		v := in[k]
 		switch {
 		case plainKeywords[k]:
@@ -239,7 +238,7 @@ func (t *Translator) schema(in map[string]any, at string) (map[string]any, error
 				}
 			}
 			op := make(map[string]any, len(props))
-			for _, pn := range sortedKeys(props) {
+			for _, pn := range slices.Sorted(maps.Keys(props)) {
 				ps, ok := props[pn].(map[string]any)
 				if !ok {
 					return nil, fmt.Errorf("%s/properties/%s: schema is %T", at, pn, props[pn])
@@ -260,7 +259,7 @@ func (t *Translator) schema(in map[string]any, at string) (map[string]any, error
 				return nil, fmt.Errorf("%s: %s is %T", at, k, v)
 			}
 			om := make(map[string]any, len(m))
-			for _, pn := range sortedKeys(m) {
+			for _, pn := range slices.Sorted(maps.Keys(m)) {
 				ps, ok := m[pn].(map[string]any)
 				if !ok {
 					return nil, fmt.Errorf("%s/%s/%s: schema is %T", at, k, pn, m[pn])
@@ -634,15 +633,6 @@ func toFloat(v any) (float64, bool) {
 		return f, err == nil
 	}
 	return 0, false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func deepCopy(v any) any {

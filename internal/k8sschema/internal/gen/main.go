@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -223,7 +224,7 @@ func build(rel, specDir string) (*bundle.Bundle, error) {
 
 	// The kinds: definitions that carry x-kubernetes-group-version-kind.
 	kinds := map[gvk]string{}
-	for _, name := range sortedKeys(raw) {
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
 		list, _ := raw[name]["x-kubernetes-group-version-kind"].([]any)
 		for _, e := range list {
 			m, _ := e.(map[string]any)
@@ -250,7 +251,7 @@ func build(rel, specDir string) (*bundle.Bundle, error) {
 	// IntOrString, ...) that are inlined where they are used.
 	var t translate.Translator
 	defs := map[string]map[string]any{}
-	for _, name := range sortedKeys(raw) {
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
 		s, err := t.Definition(name, raw[name])
 		if err != nil {
 			return nil, fmt.Errorf("definition %s: %v", name, err)
@@ -271,7 +272,7 @@ func build(rel, specDir string) (*bundle.Bundle, error) {
 		}
 		t.Inline[name] = s
 	}
-	for _, name := range sortedKeys(raw) {
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
 		if _, ok := t.Inline[name]; ok {
 			continue
 		}
@@ -388,12 +389,3 @@ func verify(b *bundle.Bundle) error {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
