@@ -37,6 +37,9 @@ func (r *renderFlags) request(f *Factory, envs []repo.Environment, sink func(ren
 		return render.Request{}, usageErrorf("--jobs must not be negative, got %d", r.Jobs)
 	}
 	req := render.Request{FS: f.FS, Envs: envs, Timeout: r.Timeout, Jobs: r.Jobs, Worker: f.Self, Sink: sink}
+	if repo, err := f.Repo(); err == nil {
+		req.Root = repo.Root
+	}
 	if !r.NoCache {
 		c, err := render.OpenCache(r.CacheDir)
 		if err != nil {

@@ -327,3 +327,14 @@ func (r *recorder) asked(path string) bool {
 	}
 	return false
 }
+
+// RelativeTo rewrites the cause's file relative to root (the repository),
+// the way a user names it, when the file is under root.
+func (e *Error) RelativeTo(root string) {
+	if e.Cause == nil || root == "" {
+		return
+	}
+	if rel, err := filepath.Rel(root, e.Cause.File); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		e.Cause.File = filepath.ToSlash(rel)
+	}
+}

@@ -51,6 +51,8 @@ type Request struct {
 	// Cache is consulted before and filled after each render; nil disables
 	// it (see OpenCache).
 	Cache *rendercache.Cache
+	// Root is the repository root: errors name files relative to it.
+	Root string
 	// Jobs bounds concurrent renders; 0 means the number of cores.
 	Jobs int
 	// Worker is the envctl executable that parallel renders of large
@@ -180,6 +182,10 @@ func renderOne(ctx context.Context, req Request, env repo.Environment) (Rendered
 	}
 	r, err := render(ctx, req.FS, env.Path, req.options())
 	if err != nil {
+		var oe *overlay.Error
+		if errors.As(err, &oe) {
+			oe.RelativeTo(req.Root)
+		}
 		return Rendered{}, err
 	}
 	if req.Cache != nil {
