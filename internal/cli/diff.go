@@ -4,14 +4,15 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/envctl/envctl/internal/drift"
 	"github.com/envctl/envctl/internal/live"
 	"github.com/envctl/envctl/internal/manifest"
 	"github.com/envctl/envctl/internal/render"
 	"github.com/envctl/envctl/internal/repo"
 	"github.com/envctl/envctl/internal/report"
-	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 )
 
 // DiffOptions are the inputs of `envctl diff`.

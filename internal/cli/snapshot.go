@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/envctl/envctl/internal/atomicwrite"
 	"github.com/envctl/envctl/internal/live"
 	"github.com/envctl/envctl/internal/manifest"
-	"github.com/spf13/cobra"
 )
 
 // SnapshotOptions are the inputs of `envctl snapshot`.

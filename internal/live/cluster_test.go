@@ -10,16 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envctl/envctl/internal/drift"
-	"github.com/envctl/envctl/internal/live"
-	"github.com/envctl/envctl/internal/manifest"
-	"github.com/envctl/envctl/internal/overlay"
-	"github.com/envctl/envctl/internal/testcluster"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/envctl/envctl/internal/drift"
+	"github.com/envctl/envctl/internal/live"
+	"github.com/envctl/envctl/internal/manifest"
+	"github.com/envctl/envctl/internal/overlay"
+	"github.com/envctl/envctl/internal/testcluster"
 )
 
 func TestMain(m *testing.M) { testcluster.Main(m) }

@@ -14,10 +14,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/envctl/envctl/internal/manifest"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/envctl/envctl/internal/manifest"
 )
 
 // SaltAnnotation carries the salt of a snapshot's Secret digests.

@@ -12,6 +12,8 @@ import (
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/envctl/envctl/internal/manifest"
 )
 
 // Cause is what made a render fail, named the way a user fixes it: the
@@ -334,7 +336,5 @@ func (e *Error) RelativeTo(root string) {
 	if e.Cause == nil || root == "" {
 		return
 	}
-	if rel, err := filepath.Rel(root, e.Cause.File); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-		e.Cause.File = filepath.ToSlash(rel)
-	}
+	e.Cause.File = manifest.RelPath(root, e.Cause.File)
 }

@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/envctl/envctl/internal/manifest"
 )
 
 // originAnnotation is where kustomize records an object's origin when a
@@ -118,7 +120,7 @@ func Origins(ctx context.Context, fsys filesys.FileSystem, root, envDir string, 
 		case origin.Path != "":
 			abs := filepath.Join(envDir, origin.Path)
 			node := findManifest(parse(abs), doc.Kind, doc.Metadata.Name)
-			or := Origin{File: relTo(root, abs), Doc: node}
+			or := Origin{File: manifest.RelPath(root, abs), Doc: node}
 			if node != nil {
 				or.Line = node.Line
 			}
@@ -126,7 +128,7 @@ func Origins(ctx context.Context, fsys filesys.FileSystem, root, envDir string, 
 		case origin.ConfiguredIn != "":
 			abs := filepath.Join(envDir, origin.ConfiguredIn)
 			list := map[string]string{"ConfigMapGenerator": "configMapGenerator", "SecretGenerator": "secretGenerator"}[origin.ConfiguredBy.Kind]
-			or := Origin{File: relTo(root, abs)}
+			or := Origin{File: manifest.RelPath(root, abs)}
 			if nodes := parse(abs); len(nodes) > 0 {
 				or.Line = generatorLine(nodes[0], list, doc.Metadata.Name)
 			}
@@ -145,7 +147,7 @@ func findManifest(docs []*yaml3.Node, kind, name string) *yaml3.Node {
 		if scalar(d, "kind") != kind {
 			continue
 		}
-		n := scalar(valueNode(d, "metadata"), "name")
+		n := scalar(manifest.MapValue(d, "metadata"), "name")
 		if n == name {
 			return d
 		}
@@ -167,12 +169,12 @@ func findManifest(docs []*yaml3.Node, kind, name string) *yaml3.Node {
 // generatorLine finds the line of a generator in a kustomization by the
 // name of what it generated (the generator's name plus a hash suffix).
 func generatorLine(k *yaml3.Node, list, generated string) int {
-	seq := valueNode(k, list)
+	seq := manifest.MapValue(k, list)
 	if seq == nil || seq.Kind != yaml3.SequenceNode {
 		return 0
 	}
 	for _, g := range seq.Content {
-		if n := scalar(g, "name"); n != "" && generatedName(generated, n) {
+		if n := scalar(g, "name"); n != "" && manifest.GeneratedName(generated, n) {
 			return g.Line
 		}
 	}
@@ -184,49 +186,8 @@ func generatorLine(k *yaml3.Node, list, generated string) int {
 	return seq.Line
 }
 
-// generatedName reports whether name is base, or base with the suffix a
-// kustomize generator appends ("-" and ten characters of its hash
-// alphabet). Package validate has the same test for contracts; it is
-// repeated here rather than shared because validate must not depend on
-// the renderer.
-func generatedName(name, base string) bool {
-	if name == base {
-		return true
-	}
-	if len(name) != len(base)+11 || !strings.HasPrefix(name, base) || name[len(base)] != '-' {
-		return false
-	}
-	for _, r := range name[len(base)+1:] {
-		if !strings.ContainsRune("245678bcdfghkmt9", r) {
-			return false
-		}
-	}
-	return true
-}
-
-// relTo is p relative to root, slash-separated, or p itself when it is
-// not below root.
-func relTo(root, p string) string {
-	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
-		return filepath.ToSlash(r)
-	}
-	return p
-}
-
-func valueNode(m *yaml3.Node, key string) *yaml3.Node {
-	if m == nil || m.Kind != yaml3.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
 func scalar(m *yaml3.Node, key string) string {
-	if v := valueNode(m, key); v != nil && v.Kind == yaml3.ScalarNode {
+	if v := manifest.MapValue(m, key); v != nil && v.Kind == yaml3.ScalarNode {
 		return v.Value
 	}
 	return ""

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/envctl/envctl/internal/manifest"
 )
 
 // ConfigFile is the name of the repository configuration file.
@@ -172,8 +174,8 @@ func (c *Config) Line(key string) int {
 				next = n.Content[idx]
 				line = next.Line
 			}
-		} else if l := keyLine(n, seg); n.Kind == yaml.MappingNode && valueOf(n, seg) != nil {
-			next = valueOf(n, seg)
+		} else if l := keyLine(n, seg); n.Kind == yaml.MappingNode && manifest.MapValue(n, seg) != nil {
+			next = manifest.MapValue(n, seg)
 			line = l
 		}
 		if next == nil {
@@ -287,21 +289,21 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		return nil, &ConfigError{File: file, Line: keyLine(root.Content[0], "kind"), Key: "kind",
 			Msg: fmt.Sprintf("got %q, want %q", cfg.Kind, ConfigKind)}
 	}
-	if envs := valueOf(root.Content[0], "environments"); envs != nil && envs.Kind == yaml.SequenceNode {
+	if envs := manifest.MapValue(root.Content[0], "environments"); envs != nil && envs.Kind == yaml.SequenceNode {
 		for i := range cfg.Environments {
 			if i < len(envs.Content) {
 				cfg.Environments[i].line = envs.Content[i].Line
 			}
 		}
 	}
-	if err := checkIgnores(file, cfg.Ignore, valueOf(root.Content[0], "ignore"), "ignore"); err != nil {
+	if err := checkIgnores(file, cfg.Ignore, manifest.MapValue(root.Content[0], "ignore"), "ignore"); err != nil {
 		return nil, err
 	}
-	envNodes := valueOf(root.Content[0], "environments")
+	envNodes := manifest.MapValue(root.Content[0], "environments")
 	for i := range cfg.Environments {
 		var n *yaml.Node
 		if envNodes != nil && i < len(envNodes.Content) {
-			n = valueOf(envNodes.Content[i], "ignore")
+			n = manifest.MapValue(envNodes.Content[i], "ignore")
 		}
 		if err := checkIgnores(file, cfg.Environments[i].Ignore, n, fmt.Sprintf("environments[%d].ignore", i)); err != nil {
 			return nil, err
@@ -561,18 +563,6 @@ func knownKeys(typeName string) []string {
 		}
 	}
 	return keys
-}
-
-func valueOf(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
 }
 
 func keyLine(m *yaml.Node, key string) int {

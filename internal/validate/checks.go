@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/envctl/envctl/internal/manifest"
 	"io"
 	"maps"
 	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/envctl/envctl/internal/manifest"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -199,7 +200,7 @@ func (c *Checks) loadCRDs(fsys filesys.FileSystem, root, entry string, strict bo
 	}
 	found := 0
 	for _, f := range files {
-		rel := relTo(root, f)
+		rel := manifest.RelPath(root, f)
 		data, err := fsys.ReadFile(f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", rel, err)
@@ -227,13 +228,6 @@ func (c *Checks) loadCRDs(fsys filesys.FileSystem, root, entry string, strict bo
 		return fmt.Errorf("%s holds no CustomResourceDefinition", entry)
 	}
 	return nil
-}
-
-func relTo(root, p string) string {
-	if r, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(r, "..") {
-		return filepath.ToSlash(r)
-	}
-	return p
 }
 
 // schemaLoader compiles the JSON Schema files of a repository (JSON, or
@@ -277,7 +271,7 @@ func (l *schemaLoader) load(rel string) (*jsonschema.Schema, error) {
 
 // read returns a schema file as JSON.
 func (l *schemaLoader) read(abs string) ([]byte, error) {
-	rel := relTo(l.root, abs)
+	rel := manifest.RelPath(l.root, abs)
 	if !l.fsys.Exists(abs) {
 		return nil, fmt.Errorf("%s: no such file", rel)
 	}

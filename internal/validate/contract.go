@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/envctl/envctl/internal/manifest"
 )
 
 // Rule ids of contract findings.
@@ -40,26 +42,7 @@ type contractKey struct {
 // binds reports whether the contract binds an object: same kind, and the
 // same name or the name plus kustomize's hash suffix.
 func (c *contract) binds(o Object) bool {
-	return o.Kind == c.kind && generatedName(o.Name, c.name)
-}
-
-// generatedName reports whether name is base, or base with the suffix a
-// kustomize generator appends ("-" and ten characters of its hash
-// alphabet). "app-config-5f7k2m9h8t" is app-config; "app-config-v2" and
-// "app" are not.
-func generatedName(name, base string) bool {
-	if name == base {
-		return true
-	}
-	if len(name) != len(base)+11 || !strings.HasPrefix(name, base) || name[len(base)] != '-' {
-		return false
-	}
-	for _, r := range name[len(base)+1:] {
-		if !strings.ContainsRune("245678bcdfghkmt9", r) {
-			return false
-		}
-	}
-	return true
+	return o.Kind == c.kind && manifest.GeneratedName(o.Name, c.name)
 }
 
 // checkContracts applies the environment's contracts to a ConfigMap or

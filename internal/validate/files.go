@@ -5,8 +5,9 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/envctl/envctl/internal/manifest"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/envctl/envctl/internal/manifest"
 )
 
 // ReadFiles reads pre-rendered YAML for `validate -f`: files, directories

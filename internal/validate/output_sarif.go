@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/envctl/envctl/internal/manifest"
 	"github.com/envctl/envctl/internal/version"
 )
 
@@ -204,7 +205,7 @@ func qualifiedName(r Result) string {
 // reopen whenever a value changes.
 func fingerprint(r Result, p Problem) string {
 	name := r.Object.Name
-	if len(name) > 11 && generatedName(name, name[:len(name)-11]) {
+	if len(name) > 11 && manifest.GeneratedName(name, name[:len(name)-11]) {
 		name = name[:len(name)-11]
 	}
 	h := sha256.Sum256([]byte(strings.Join([]string{r.Env, r.Object.APIVersion, r.Object.Kind, r.Object.Namespace, name, p.Rule, p.Path, p.Pointer}, "\x00")))

@@ -11,6 +11,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/envctl/envctl/internal/manifest"
 	"github.com/envctl/envctl/internal/repo"
 )
 
@@ -166,8 +167,8 @@ func TestGeneratedName(t *testing.T) {
 		{"app-config-5f7k2m9h8tt", "app-config", false},
 		{"xapp-config-5f7k2m9h8t", "app-config", false},
 	} {
-		if got := generatedName(c.name, c.base); got != c.want {
-			t.Errorf("generatedName(%q, %q) = %v", c.name, c.base, got)
+		if got := manifest.GeneratedName(c.name, c.base); got != c.want {
+			t.Errorf("manifest.GeneratedName(%q, %q) = %v", c.name, c.base, got)
 		}
 	}
 }
