@@ -64,7 +64,7 @@ func TestNewCmdDiffMapsFlagsToOptions(t *testing.T) {
 				t.Errorf("output %q, context %q, timeout %q", o.Output, o.Cluster.Overrides.CurrentContext, o.Cluster.Overrides.Timeout)
 			}
 		}},
-		{"kubectl's connection flags", []string{"--all", "--kubeconfig", "kc", "--context", "admin", "-n", "ns/apps", "--request-timeout", "30", "--as", "alice", "--as-group", "ops", "--token", "t", "--server", "https://127.0.0.1:6443", "--insecure-skip-tls-verify", "--certificate-authority", "ca.crt"}, func(t *testing.T, o *DiffOptions) {
+		{"kubectl's connection flags", []string{"--all", "--kubeconfig", "kc", "--context", "admin", "-n", "ns/apps", "--request-timeout", "30", "--as", "alice", "--as-group", "ops", "--token", "t", "-s", "https://127.0.0.1:6443", "--insecure-skip-tls-verify", "--certificate-authority", "ca.crt"}, func(t *testing.T, o *DiffOptions) {
 			ov := o.Cluster.Overrides
 			if !o.All || o.Cluster.Kubeconfig != "kc" || ov.CurrentContext != "admin" || ov.Context.Namespace != "apps" || ov.Timeout != "30" ||
 				ov.AuthInfo.Impersonate != "alice" || len(ov.AuthInfo.ImpersonateGroups) != 1 || ov.AuthInfo.Token != "t" ||

@@ -25,6 +25,7 @@ func (c *clusterFlags) register(fs *pflag.FlagSet) {
 	names := clientcmd.RecommendedConfigOverrideFlags("")
 	names.CurrentContext.Description = "kubeconfig context to use for every environment (default: each environment's context from envctl.yaml, else the current context)"
 	names.ContextOverrideFlags.Namespace.Description = "namespace for objects that do not set one (default: the environment's namespace from envctl.yaml, else the context's)"
+	names.ClusterOverrideFlags.APIServer.ShortName = "s" // as in kubectl
 	names.Timeout.Default = live.DefaultRequestTimeout.String()
 	names.Timeout.Description = "give up on an API server request that takes longer (30s, 2m, 30 for seconds, 0 for no timeout)"
 	// Basic authentication is gone from Kubernetes; kubectl hides these.
