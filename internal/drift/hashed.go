@@ -25,6 +25,31 @@ func isHashable(group, kind string) bool {
 	return group == "" && (kind == "ConfigMap" || kind == "Secret")
 }
 
+// HashedBase returns the base name of a name that kustomize's
+// configMapGenerator or secretGenerator made (app-config for
+// app-config-7g4k9c2t5m), and whether name is one.
+func HashedBase(name string) (string, bool) { return hashedBase(name) }
+
+// TemplateRefs lists the ConfigMaps and Secrets that a workload's pod
+// template references, as "ConfigMap/name" and "Secret/name". Beside the
+// kinds podSpecPath knows it reads ControllerRevisions (the revisions of
+// StatefulSets and DaemonSets keep their template under data.spec), so
+// that a rollback's config can be found. Other kinds reference none.
+func TemplateRefs(group, kind string, obj map[string]any) []string {
+	ps := podSpecPath(group, kind)
+	if group == "apps" && kind == "ControllerRevision" {
+		ps = []string{"data", "spec", "template", "spec"}
+	}
+	if ps == nil {
+		return nil
+	}
+	var out []string
+	for _, r := range podRefs(mapAt(obj, ps...)) {
+		out = append(out, r.kind+"/"+r.name)
+	}
+	return out
+}
+
 // podSpecPath is where a workload kind keeps its pod spec.
 func podSpecPath(group, kind string) []string {
 	switch {

@@ -166,6 +166,15 @@ func (c *Cluster) Mapping(ctx context.Context, gvk schema.GroupVersionKind) (*me
 	return c.disc.mapping(ctx, gvk)
 }
 
+// ForgetDiscovery drops what the connection learnt about served kinds:
+// after a CRD is established, its group is asked about again.
+func (c *Cluster) ForgetDiscovery() {
+	c.disc.mu.Lock()
+	defer c.disc.mu.Unlock()
+	c.disc.resources = map[schema.GroupVersion]*gvResult{}
+	c.disc.groups = nil
+}
+
 // classify turns transport failures into a message naming the server.
 func classify(server string, err error) error {
 	var ue *url.Error

@@ -1,0 +1,290 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/envctl/envctl/internal/drift"
+	"github.com/envctl/envctl/internal/live"
+)
+
+// Request is one apply of one environment.
+type Request struct {
+	Target
+	// Objects are the rendered objects; Render the same as YAML, kept in
+	// the release exactly as applied.
+	Objects []*yaml.RNode
+	Render  []byte
+	Plan    PlanOptions
+
+	// FieldManager is the server-side apply field manager ("envctl").
+	FieldManager string
+	// ForceConflicts takes fields other managers own.
+	ForceConflicts bool
+	// Recreate deletes and re-creates objects whose immutable fields
+	// change (never PVCs or StatefulSets with claims).
+	Recreate bool
+	// Wait for what changed to be ready, at most Timeout.
+	Wait    bool
+	Timeout time.Duration
+	// HistoryMax is how many releases are kept.
+	HistoryMax int
+	// Jobs bounds concurrent writes.
+	Jobs int
+	// Meta describes the release: who, from which commit, why.
+	Meta Meta
+	// Confirm is asked, with the plan, before the first write; false
+	// stops the apply without writing. nil means yes.
+	Confirm func(*Plan) (bool, error)
+	// Progress receives a line per object written and per workload ready.
+	Progress func(string)
+	// LockTTL is the lock's lifetime without renewal; 0 is LockTTL.
+	LockTTL time.Duration
+}
+
+// Meta is what a release records about where it came from.
+type Meta struct {
+	User        string
+	Commit      string
+	Dirty       bool
+	Version     string
+	Description string
+	PlanID      string
+}
+
+// Result is what an apply did.
+type Result struct {
+	Plan *Plan
+	// Release is the recorded release; nil when nothing was written
+	// (nothing to do, or not confirmed).
+	Release *Release
+	// Declined is set when Confirm said no.
+	Declined bool
+	// TookOverLock names the holder of a stale lock that was taken over.
+	TookOverLock *LockedError
+}
+
+// Apply deploys an environment: plan (reading only); when there is
+// anything to do, lock, plan again under the lock, confirm, record a
+// pending release, apply, wait, prune, and record the outcome. A plan
+// with nothing to do writes nothing, not even the lock.
+func Apply(ctx context.Context, c *live.Cluster, req Request) (*Result, error) {
+	req.defaults()
+	plan, err := MakePlan(ctx, c, req.Target, req.Objects, req.Plan)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Plan: plan}
+	if plan.Empty() {
+		return res, nil
+	}
+	dyn, err := writer(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureNamespace(ctx, c, dyn, req); err != nil {
+		return nil, err
+	}
+	lock, err := Acquire(ctx, dyn, req.Namespace, req.Environment, Holder(req.Meta.User), req.LockTTL)
+	if err != nil {
+		return nil, err
+	}
+	res.TookOverLock = lock.TookOver
+	defer func() {
+		// The apply's own context may be cancelled (SIGINT); the lock is
+		// released regardless, or the next apply waits out its TTL.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = lock.Release(rctx)
+	}()
+	// Another apply may have finished between the first plan and the lock.
+	if plan, err = MakePlan(ctx, c, req.Target, req.Objects, req.Plan); err != nil {
+		return nil, err
+	}
+	res.Plan = plan
+	if plan.Empty() {
+		return res, nil
+	}
+	if req.Confirm != nil {
+		ok, err := req.Confirm(plan)
+		if err != nil {
+			return res, err
+		}
+		if !ok {
+			res.Declined = true
+			return res, nil
+		}
+	}
+	rel, err := execute(ctx, c, dyn, req, plan)
+	res.Release = rel
+	return res, err
+}
+
+func (r *Request) defaults() {
+	if r.FieldManager == "" {
+		r.FieldManager = "envctl"
+	}
+	if r.Jobs <= 0 {
+		r.Jobs = 16
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = 5 * time.Minute
+	}
+	if r.HistoryMax <= 0 {
+		r.HistoryMax = 10
+	}
+	if r.Plan.KeepGenerations <= 0 {
+		r.Plan.KeepGenerations = 3
+	}
+	if r.Meta.Description == "" {
+		r.Meta.Description = "apply"
+	}
+}
+
+// writer is a client for the apply's writes. It has no client-side rate
+// limit: a first apply of 500 objects at the read client's 100 requests a
+// second would spend 5 s waiting on itself; the API server's priority and
+// fairness is what protects the server.
+func writer(c *live.Cluster) (dynamic.Interface, error) {
+	cfg := c.RESTConfig()
+	cfg.QPS = -1
+	return dynamic.NewForConfig(cfg)
+}
+
+var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+
+// ensureNamespace creates the environment's namespace when the render
+// declares it and it does not exist yet: the lock and the releases live
+// there. A namespace the render does not declare must exist.
+func ensureNamespace(ctx context.Context, c *live.Cluster, dyn dynamic.Interface, req Request) error {
+	_, err := dyn.Resource(namespacesGVR).Get(ctx, req.Namespace, metav1.GetOptions{})
+	if err == nil || !apierrors.IsNotFound(err) {
+		return err
+	}
+	for _, o := range req.Objects {
+		if o.GetKind() == "Namespace" && o.GetApiVersion() == "v1" && o.GetName() == req.Namespace {
+			a := &applier{cluster: c, dyn: dyn, manager: req.FieldManager, force: req.ForceConflicts, jobs: 1, timeout: req.Timeout, progress: req.Progress}
+			m, err := c.Mapping(ctx, schema.GroupVersionKind{Version: "v1", Kind: "Namespace"})
+			if err != nil {
+				return err
+			}
+			return a.applyOne(ctx, &Step{ID: idOf(o), Action: ActionCreate, Object: o, Mapping: m})
+		}
+	}
+	return fmt.Errorf("namespace %s of environment %s does not exist, and the render does not create it: create it, or set the environment's namespace in envctl.yaml", req.Namespace, req.Environment)
+}
+
+// execute writes: pending release, objects, wait, prune, outcome.
+func execute(ctx context.Context, c *live.Cluster, dyn dynamic.Interface, req Request, plan *Plan) (*Release, error) {
+	store := &Store{Client: dyn, Namespace: req.Namespace, Environment: req.Environment}
+	rel := &Release{
+		Environment: req.Environment,
+		Revision:    plan.Revision,
+		Status:      StatusPending,
+		Started:     time.Now().UTC().Truncate(time.Second),
+		User:        req.Meta.User,
+		Commit:      req.Meta.Commit,
+		Dirty:       req.Meta.Dirty,
+		Version:     req.Meta.Version,
+		Description: req.Meta.Description,
+		PlanID:      req.Meta.PlanID,
+		Render:      req.Render,
+	}
+	// The inventory is recorded before the first object is written, so
+	// that an apply killed half way leaves nothing a later one cannot
+	// prune: everything it might have created, and everything earlier
+	// releases had that this one might not have pruned yet.
+	for _, s := range plan.Steps {
+		switch s.Action {
+		case ActionCreate, ActionChange, ActionUnchanged:
+			rel.Inventory = append(rel.Inventory, Item{ObjectID: s.ID})
+		case ActionPrune, ActionRetain:
+			rel.Inventory = append(rel.Inventory, Item{ObjectID: s.ID, Retained: true})
+		}
+	}
+	if err := store.Create(ctx, rel); err != nil {
+		return nil, err
+	}
+	a := &applier{cluster: c, dyn: dyn, manager: req.FieldManager, force: req.ForceConflicts, recreate: req.Recreate,
+		jobs: req.Jobs, timeout: req.Timeout, progress: req.Progress}
+	steps := make([]*Step, len(plan.Steps))
+	for i := range plan.Steps {
+		steps[i] = &plan.Steps[i]
+	}
+	err := a.applyAll(ctx, steps)
+	if err == nil && req.Wait {
+		err = a.waitReady(ctx, steps, req.Timeout)
+	}
+	pruned := 0
+	if err == nil {
+		if err = a.pruneAll(ctx, steps); err == nil {
+			pruned = plan.Count(ActionPrune)
+		}
+	}
+	rel.Created, rel.Changed, rel.Unchanged, rel.Pruned = plan.Count(ActionCreate), plan.Count(ActionChange), plan.Count(ActionUnchanged), pruned
+	rel.Finished = time.Now().UTC().Truncate(time.Second)
+	if err == nil {
+		// Pruned objects leave the inventory; retained ones stay for gc.
+		rel.Inventory = rel.Inventory[:0]
+		for _, s := range plan.Steps {
+			switch s.Action {
+			case ActionCreate, ActionChange, ActionUnchanged:
+				rel.Inventory = append(rel.Inventory, Item{ObjectID: s.ID})
+			case ActionRetain:
+				rel.Inventory = append(rel.Inventory, Item{ObjectID: s.ID, Retained: true})
+			}
+		}
+		rel.Status = StatusDeployed
+	} else {
+		rel.Status, rel.Error = StatusFailed, err.Error()
+	}
+	// The outcome is recorded even when the apply's context was cancelled.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if uerr := store.Update(wctx, rel); uerr != nil {
+		return rel, errors.Join(err, uerr)
+	}
+	if err != nil {
+		return rel, err
+	}
+	return rel, finishHistory(wctx, store, plan, req.HistoryMax)
+}
+
+// finishHistory marks the releases the new one replaces and drops the
+// oldest beyond max.
+func finishHistory(ctx context.Context, store *Store, plan *Plan, maxKept int) error {
+	var errs []error
+	if p := plan.Previous; p != nil {
+		errs = append(errs, store.SetStatus(ctx, p, StatusSuperseded))
+	}
+	for _, r := range plan.Leftover {
+		if r.Status == StatusPending {
+			errs = append(errs, store.SetStatus(ctx, r, StatusFailed))
+		}
+	}
+	// plan.History does not hold the new release: it keeps maxKept-1.
+	for i, r := range plan.History {
+		if i >= maxKept-1 {
+			errs = append(errs, store.Delete(ctx, r))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Inventory lists a release's objects as drift identities, for diff's
+// orphan detection.
+func (r *Release) IDs() []drift.ObjectID {
+	out := make([]drift.ObjectID, 0, len(r.Inventory))
+	for _, it := range r.Inventory {
+		out = append(out, it.ObjectID)
+	}
+	return out
+}

@@ -1,0 +1,460 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/envctl/envctl/internal/drift"
+	"github.com/envctl/envctl/internal/live"
+	"github.com/envctl/envctl/internal/manifest"
+)
+
+// Action is what an apply does with one object.
+type Action string
+
+const (
+	ActionCreate    Action = "create"
+	ActionChange    Action = "change"
+	ActionUnchanged Action = "unchanged"
+	ActionPrune     Action = "prune"
+	// ActionRetain: an old generation of a hashed ConfigMap or Secret
+	// that is no longer rendered but still used; kept for gc.
+	ActionRetain Action = "retain"
+	// ActionKeep: no longer rendered, but of a kind that is pruned only
+	// when asked (Namespaces, CRDs, PVCs); left alone.
+	ActionKeep Action = "keep"
+)
+
+// Step is one object of a plan.
+type Step struct {
+	ID     drift.ObjectID `json:"id"`
+	Action Action         `json:"action"`
+	// Why says why an object changes, is retained or kept.
+	Why string `json:"why,omitempty"`
+	// Changes are the fields that differ (Secret values masked).
+	Changes []drift.FieldChange `json:"changes,omitempty"`
+	// Rolls are the workloads a new ConfigMap or Secret generation rolls.
+	Rolls []drift.ObjectID `json:"rolls,omitempty"`
+	// Object is the desired object, namespace filled in (nil for prune,
+	// retain and keep).
+	Object *yaml.RNode `json:"-"`
+	// Namespaced is the kind's scope on the server.
+	Namespaced bool `json:"-"`
+	// Mapping is the kind's resource; nil for a custom resource whose CRD
+	// this apply creates (resolved after the CRD is established).
+	Mapping *meta.RESTMapping `json:"-"`
+
+	// rawKey and raw are the object as rendered (namespace not filled
+	// in), to compare with the previous release's render.
+	rawKey drift.ObjectID
+	raw    string
+	// uid is the live object's, for prune's precondition.
+	uid types.UID
+}
+
+// Plan is what an apply of one environment will do.
+type Plan struct {
+	Environment string `json:"environment"`
+	Namespace   string `json:"namespace"`
+	// Revision is the release the apply will record.
+	Revision int    `json:"revision"`
+	Steps    []Step `json:"steps"`
+	// Previous is the newest deployed release (nil on a first apply).
+	Previous *Release `json:"-"`
+	// Leftover are pending or failed releases newer than Previous: applies
+	// that were killed or failed. Their inventories are pruned from too.
+	Leftover []*Release `json:"-"`
+	// History is every release, newest first.
+	History []*Release `json:"-"`
+}
+
+// Count returns how many steps have action a.
+func (p *Plan) Count(a Action) int {
+	n := 0
+	for _, s := range p.Steps {
+		if s.Action == a {
+			n++
+		}
+	}
+	return n
+}
+
+// Empty reports whether applying the plan would write nothing: every
+// object unchanged, nothing to prune, and no killed apply to finish.
+func (p *Plan) Empty() bool {
+	return p.Count(ActionCreate)+p.Count(ActionChange)+p.Count(ActionPrune) == 0 && len(p.Leftover) == 0 && !p.retainChanged()
+}
+
+// retainChanged: the retained set differs from what Previous recorded.
+func (p *Plan) retainChanged() bool {
+	was := map[drift.ObjectID]bool{}
+	if p.Previous != nil {
+		for _, it := range p.Previous.Inventory {
+			if it.Retained {
+				was[it.ObjectID] = true
+			}
+		}
+	}
+	n := 0
+	for _, s := range p.Steps {
+		if s.Action == ActionRetain {
+			if !was[s.ID] {
+				return true
+			}
+			n++
+		}
+	}
+	return n != len(was)
+}
+
+// PlanOptions tune a plan.
+type PlanOptions struct {
+	// PruneClusterScoped allows pruning Namespaces and CRDs.
+	PruneClusterScoped bool
+	// PruneData allows pruning PersistentVolumeClaims.
+	PruneData bool
+	// NoPrune keeps everything the render lost.
+	NoPrune bool
+	// KeepGenerations is how many recent releases' hashed ConfigMaps and
+	// Secrets are kept even when nothing live uses them.
+	KeepGenerations int
+	// Ignore are the repository's drift ignore rules (fields managed
+	// elsewhere do not make an object "changed").
+	Ignore []drift.IgnoreRule
+}
+
+// Target is the environment an apply deploys.
+type Target struct {
+	Environment string
+	// Namespace is the environment's namespace: where namespaced objects
+	// that set none go, and where its lock and releases live.
+	Namespace string
+}
+
+// MakePlan compares the desired objects with the cluster and the release
+// history, reading only: it makes no write call.
+func MakePlan(ctx context.Context, c *live.Cluster, t Target, desired []*yaml.RNode, opts PlanOptions) (*Plan, error) {
+	p := &Plan{Environment: t.Environment, Namespace: t.Namespace}
+	store := &Store{Client: c.Dynamic(), Namespace: t.Namespace, Environment: t.Environment}
+	hist, err := store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.History = hist
+	for _, r := range hist {
+		if p.Revision == 0 {
+			p.Revision = r.Revision + 1
+		}
+		switch r.Status {
+		case StatusDeployed:
+			if p.Previous == nil {
+				p.Previous = r
+			}
+		case StatusPending, StatusFailed:
+			if p.Previous == nil {
+				p.Leftover = append(p.Leftover, r)
+			}
+		}
+	}
+	if p.Revision == 0 {
+		p.Revision = 1
+	}
+	steps, err := resolve(ctx, c, t.Namespace, desired)
+	if err != nil {
+		return nil, err
+	}
+
+	// What was applied before and may have to go.
+	wanted := map[drift.ObjectID]bool{}
+	for _, s := range steps {
+		wanted[keyOf(s.ID)] = true
+	}
+	var candidates []drift.ObjectID
+	seen := map[drift.ObjectID]bool{}
+	for _, r := range append([]*Release{p.Previous}, p.Leftover...) {
+		if r == nil {
+			continue
+		}
+		for _, it := range r.Inventory {
+			k := keyOf(it.ObjectID)
+			if !wanted[k] && !seen[k] {
+				seen[k] = true
+				candidates = append(candidates, it.ObjectID)
+			}
+		}
+	}
+
+	q := queryFor(steps, candidates, t.Namespace)
+	res, err := c.Read(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, pr := range res.Problems {
+		if pr.Reason == "forbidden" {
+			return nil, fmt.Errorf("cannot plan %s: %s", t.Environment, pr)
+		}
+	}
+	liveByKey := map[drift.ObjectID]*yaml.RNode{}
+	for _, o := range res.Objects {
+		liveByKey[keyOf(idOf(o))] = o
+	}
+
+	var desiredObjs, liveObjs []*yaml.RNode
+	for _, s := range steps {
+		desiredObjs = append(desiredObjs, s.Object)
+		if l := liveByKey[keyOf(s.ID)]; l != nil {
+			liveObjs = append(liveObjs, l)
+		}
+	}
+	// The drift engine says which declared fields differ and which
+	// workloads a new ConfigMap generation rolls; hashed generations are
+	// matched by base name there, so the live old generations go in too.
+	for _, o := range res.Objects {
+		if _, ok := drift.HashedBase(o.GetName()); ok && !wanted[keyOf(idOf(o))] {
+			liveObjs = append(liveObjs, o)
+		}
+	}
+	rep, err := drift.Compare(desiredObjs, liveObjs, drift.Options{Environment: t.Environment, DefaultNamespace: t.Namespace, Ignore: opts.Ignore})
+	if err != nil {
+		return nil, err
+	}
+	results := map[drift.ObjectID]*drift.ObjectResult{}
+	for i := range rep.Objects {
+		results[keyOf(rep.Objects[i].ID)] = &rep.Objects[i]
+	}
+	before := map[drift.ObjectID]string{}
+	if p.Previous != nil {
+		objs, err := manifest.Parse(p.Previous.Render)
+		if err == nil {
+			for _, o := range objs {
+				before[keyOf(idOf(o))] = canonical(o)
+			}
+		}
+	}
+	for i := range steps {
+		s := &steps[i]
+		r := results[keyOf(s.ID)]
+		switch {
+		case liveByKey[keyOf(s.ID)] == nil:
+			s.Action = ActionCreate
+		case r != nil && r.Status == drift.StatusChanged:
+			s.Action = ActionChange
+			s.Changes = r.Changes
+			s.Why = fieldsDiffer(len(r.Changes))
+		default:
+			prev, ok := before[s.rawKey]
+			switch {
+			case !ok:
+				s.Action, s.Why = ActionChange, "not yet applied by envctl"
+			case prev != s.raw:
+				s.Action, s.Why = ActionChange, "fields left the repository"
+			default:
+				s.Action = ActionUnchanged
+			}
+		}
+		if r != nil {
+			s.Rolls = r.Rolls
+		}
+	}
+	p.Steps = steps
+
+	if !opts.NoPrune {
+		used := usedGenerations(res.Objects, hist, opts.KeepGenerations)
+		for _, id := range candidates {
+			l := liveByKey[keyOf(id)]
+			if l == nil {
+				continue // already gone
+			}
+			s := Step{ID: idOf(l), Action: ActionPrune, uid: types.UID(uidOf(l))}
+			switch {
+			case id.Group == "" && id.Kind == "Namespace" && !opts.PruneClusterScoped,
+				id.Group == "apiextensions.k8s.io" && id.Kind == "CustomResourceDefinition" && !opts.PruneClusterScoped:
+				s.Action, s.Why = ActionKeep, "pruned only with --prune-cluster-scoped"
+			case id.Group == "" && id.Kind == "PersistentVolumeClaim" && !opts.PruneData:
+				s.Action, s.Why = ActionKeep, "pruned only with --prune-data"
+			default:
+				if why := used[id.Kind+"/"+id.Namespace+"/"+id.Name]; why != "" {
+					s.Action, s.Why = ActionRetain, why
+				}
+			}
+			p.Steps = append(p.Steps, s)
+		}
+	}
+	return p, nil
+}
+
+// usedGenerations says, for each hashed ConfigMap or Secret
+// ("Kind/namespace/name"), why it must stay: a live ReplicaSet,
+// ControllerRevision or Job uses it, or one of the last keep deployed
+// releases rendered it.
+func usedGenerations(liveObjs []*yaml.RNode, hist []*Release, keep int) map[string]string {
+	used := map[string]string{}
+	for _, o := range liveObjs {
+		id := idOf(o)
+		m, err := o.Map()
+		if err != nil {
+			continue
+		}
+		for _, ref := range drift.TemplateRefs(id.Group, id.Kind, m) {
+			k, name, _ := strings.Cut(ref, "/")
+			key := k + "/" + id.Namespace + "/" + name
+			if used[key] == "" {
+				used[key] = "used by " + id.Kind + " " + id.Name
+			}
+		}
+	}
+	n := 0
+	for _, r := range hist {
+		if n >= keep {
+			break
+		}
+		if r.Status != StatusDeployed && r.Status != StatusSuperseded && r.Status != StatusRolledBack {
+			continue
+		}
+		n++
+		for _, it := range r.Inventory {
+			if it.Retained {
+				continue
+			}
+			if _, ok := drift.HashedBase(it.Name); ok {
+				key := it.Kind + "/" + it.Namespace + "/" + it.Name
+				if used[key] == "" {
+					used[key] = fmt.Sprintf("rendered by release %d", r.Revision)
+				}
+			}
+		}
+	}
+	return used
+}
+
+// resolve gives every desired object its server-side identity: the
+// resource it maps to and its namespace. A custom resource whose CRD is
+// in the same render is namespaced as that CRD says.
+func resolve(ctx context.Context, c *live.Cluster, ns string, desired []*yaml.RNode) ([]Step, error) {
+	crdScope := map[schema.GroupKind]bool{} // namespaced?
+	for _, o := range desired {
+		if o.GetKind() == "CustomResourceDefinition" && strings.HasPrefix(o.GetApiVersion(), "apiextensions.k8s.io/") {
+			g, _ := o.GetString("spec.group")
+			k, _ := o.GetString("spec.names.kind")
+			sc, _ := o.GetString("spec.scope")
+			crdScope[schema.GroupKind{Group: g, Kind: k}] = sc != "Cluster"
+		}
+	}
+	steps := make([]Step, 0, len(desired))
+	for _, o := range desired {
+		gv, err := schema.ParseGroupVersion(o.GetApiVersion())
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: apiVersion %q: %w", o.GetKind(), o.GetName(), o.GetApiVersion(), err)
+		}
+		gvk := gv.WithKind(o.GetKind())
+		s := Step{Object: o.Copy(), rawKey: keyOf(idOf(o)), raw: canonical(o)}
+		m, err := c.Mapping(ctx, gvk)
+		switch {
+		case err == nil:
+			s.Mapping = m
+			s.Namespaced = m.Scope.Name() == meta.RESTScopeNameNamespace
+		case meta.IsNoMatchError(err):
+			namespaced, ok := crdScope[gvk.GroupKind()]
+			if !ok {
+				return nil, fmt.Errorf("%s %s: the API server does not serve %s, and no CustomResourceDefinition in the render defines it", gvk.Kind, o.GetName(), gvk.GroupVersion())
+			}
+			s.Namespaced = namespaced
+		default:
+			return nil, err
+		}
+		if s.Namespaced && s.Object.GetNamespace() == "" {
+			if err := s.Object.SetNamespace(ns); err != nil {
+				return nil, err
+			}
+		}
+		if !s.Namespaced && s.Object.GetNamespace() != "" {
+			if err := s.Object.SetNamespace(""); err != nil {
+				return nil, err
+			}
+		}
+		s.ID = idOf(s.Object)
+		steps = append(steps, s)
+	}
+	return steps, nil
+}
+
+// queryFor lists what a plan must see: the kinds and namespaces of the
+// desired objects and of the earlier inventories, and the workloads that
+// may still use old ConfigMap generations.
+func queryFor(steps []Step, candidates []drift.ObjectID, ns string) live.Query {
+	kinds := map[schema.GroupVersionKind]bool{}
+	nss := map[string]bool{ns: true}
+	for _, s := range steps {
+		if s.Mapping == nil {
+			continue // not served yet: nothing live to read
+		}
+		kinds[s.Mapping.GroupVersionKind] = true
+		if s.ID.Namespace != "" {
+			nss[s.ID.Namespace] = true
+		}
+	}
+	for _, id := range candidates {
+		kinds[schema.GroupVersionKind{Group: id.Group, Version: id.Version, Kind: id.Kind}] = true
+		if id.Namespace != "" {
+			nss[id.Namespace] = true
+		}
+	}
+	for _, k := range []schema.GroupVersionKind{
+		{Group: "apps", Version: "v1", Kind: "ReplicaSet"},
+		{Group: "apps", Version: "v1", Kind: "ControllerRevision"},
+		{Group: "batch", Version: "v1", Kind: "Job"},
+	} {
+		kinds[k] = true
+	}
+	q := live.Query{}
+	for k := range kinds {
+		q.Kinds = append(q.Kinds, k)
+	}
+	slices.SortFunc(q.Kinds, func(a, b schema.GroupVersionKind) int { return strings.Compare(a.String(), b.String()) })
+	for n := range nss {
+		q.Namespaces = append(q.Namespaces, n)
+	}
+	slices.Sort(q.Namespaces)
+	return q
+}
+
+func uidOf(o *yaml.RNode) string {
+	v, _ := o.GetString("metadata.uid")
+	return v
+}
+
+func idOf(o *yaml.RNode) drift.ObjectID {
+	gv, _ := schema.ParseGroupVersion(o.GetApiVersion())
+	return drift.ObjectID{Group: gv.Group, Version: gv.Version, Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
+}
+
+// canonical is an object's content for "has it changed since the last
+// release": its YAML, which kyaml writes with sorted-as-rendered keys.
+func canonical(o *yaml.RNode) string {
+	s, err := o.String()
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+func fieldsDiffer(n int) string {
+	if n == 1 {
+		return "1 field differs"
+	}
+	return fmt.Sprintf("%d fields differ", n)
+}
+
+// keyOf is an object's identity: everything but the version
+// (autoscaling/v2 and v2beta2 name the same HPA).
+func keyOf(id drift.ObjectID) drift.ObjectID {
+	id.Version = ""
+	return id
+}
