@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"path/filepath"
 	"testing"
 
@@ -30,5 +31,42 @@ func TestClusterScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: scriptCmds,
+	})
+}
+
+// TestApplyScripts runs the deploy scenarios (testdata/apply) on a cluster
+// of their own: they deploy the example's environments into the same
+// namespaces that TestClusterScripts' diff scenarios apply to by hand.
+func TestApplyScripts(t *testing.T) {
+	c := testcluster.Start(t)
+	kubectl, err := testcluster.KubectlPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := filepath.Abs("../..")
+	cmds := maps.Clone(scriptCmds)
+	// complete-rollouts NS... stands in for the controllers the test API
+	// server does not run, until the script ends.
+	cmds["complete-rollouts"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) == 0 {
+			ts.Fatalf("usage: complete-rollouts NAMESPACE...")
+		}
+		for _, ns := range args {
+			stop, err := c.StartRollouts(ns)
+			ts.Check(err)
+			ts.Defer(stop)
+		}
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/apply",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("REPO", root)
+			env.Setenv("KUBECONFIG", c.Kubeconfig)
+			env.Setenv("KUBECTL", kubectl)
+			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
+			return nil
+		},
+		Cmds: cmds,
 	})
 }

@@ -18,10 +18,18 @@ type renderFlags struct {
 	NoCache  bool
 	CacheDir string
 	Jobs     int
+
+	timeoutFlag string
 }
 
-func (r *renderFlags) register(fs *pflag.FlagSet) {
-	fs.DurationVar(&r.Timeout, "timeout", overlay.DefaultRemoteTimeout, "give up on a remote (git or http) base that is not fetched within this time")
+func (r *renderFlags) register(fs *pflag.FlagSet) { r.registerAs(fs, "timeout") }
+
+// registerAs names the remote-base timeout flag timeoutFlag: commands
+// whose --timeout bounds something else (apply's wait) call it
+// --render-timeout.
+func (r *renderFlags) registerAs(fs *pflag.FlagSet, timeoutFlag string) {
+	r.timeoutFlag = timeoutFlag
+	fs.DurationVar(&r.Timeout, timeoutFlag, overlay.DefaultRemoteTimeout, "give up on a remote (git or http) base that is not fetched within this time")
 	fs.BoolVar(&r.NoCache, "no-cache", false, "render from scratch: neither read nor write the render cache")
 	fs.StringVar(&r.CacheDir, "cache-dir", "", "render cache directory (default $"+rendercache.EnvVar+", else the user cache directory)")
 	fs.IntVarP(&r.Jobs, "jobs", "j", 0, "environments rendered at once (default: the number of cores)")
@@ -31,7 +39,7 @@ func (r *renderFlags) register(fs *pflag.FlagSet) {
 // receives each environment as it is rendered (render.Request.Sink).
 func (r *renderFlags) request(f *Factory, envs []repo.Environment, sink func(render.Rendered) error) (render.Request, error) {
 	if r.Timeout <= 0 {
-		return render.Request{}, usageErrorf("--timeout must be positive, got %s", r.Timeout)
+		return render.Request{}, usageErrorf("--%s must be positive, got %s", r.timeoutFlag, r.Timeout)
 	}
 	if r.Jobs < 0 {
 		return render.Request{}, usageErrorf("--jobs must not be negative, got %d", r.Jobs)

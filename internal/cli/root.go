@@ -33,6 +33,8 @@ Exit codes: 0 success, 1 findings (invalid objects, drift), 2 usage or runtime e
 		return &usageError{err}
 	})
 	cmd.AddCommand(
+		NewCmdApply(f, nil),
+		NewCmdHistory(f, nil),
 		NewCmdBuild(f, nil),
 		NewCmdEnvs(f, nil),
 		NewCmdDiff(f, nil),

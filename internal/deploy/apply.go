@@ -32,6 +32,9 @@ type ConflictError struct {
 type FieldOwner struct {
 	Field   string
 	Manager string
+	// Subresource is where the manager wrote it ("scale" for kubectl
+	// scale), if not the object itself.
+	Subresource string
 }
 
 func (e *ConflictError) Error() string {
@@ -42,6 +45,9 @@ func (e *ConflictError) Error() string {
 			b.WriteString(", ")
 		}
 		fmt.Fprintf(&b, "field %s is owned by %s", c.Field, c.Manager)
+		if c.Subresource != "" {
+			fmt.Fprintf(&b, " (via the %s subresource)", c.Subresource)
+		}
 	}
 	b.WriteString(" (conflict; --force-conflicts takes ownership)")
 	return b.String()
@@ -171,36 +177,44 @@ func (a *applier) resource(s *Step) dynamic.ResourceInterface {
 }
 
 func (a *applier) applyOne(ctx context.Context, s *Step) error {
+	_, err := a.applyObject(ctx, s)
+	return err
+}
+
+// applyObject applies one object and returns what the server made of it
+// (with a dry run, what it would have made).
+func (a *applier) applyObject(ctx context.Context, s *Step) (*unstructured.Unstructured, error) {
 	m, err := s.Object.Map()
 	if err != nil {
-		return fmt.Errorf("%s: %w", s.ID, err)
+		return nil, fmt.Errorf("%s: %w", s.ID, err)
 	}
 	u := &unstructured.Unstructured{Object: m}
 	opts := metav1.ApplyOptions{FieldManager: a.manager, Force: a.force}
 	if a.dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	_, err = a.resource(s).Apply(ctx, s.ID.Name, u, opts)
+	ctx = withObject(ctx, s.ID)
+	got, err := a.resource(s).Apply(ctx, s.ID.Name, u, opts)
 	if err == nil {
 		a.report("%s %s", verb(s.Action, a.dryRun), s.ID)
-		return nil
+		return got, nil
 	}
 	if fields := immutableFields(err); len(fields) > 0 {
 		ie := &ImmutableError{ID: s.ID, Fields: fields, DataOwner: ownsData(s), Err: err}
 		if !a.recreate || ie.DataOwner {
-			return ie
+			return nil, ie
 		}
 		if a.dryRun {
 			a.report("would re-create %s (immutable %s)", s.ID, strings.Join(fields, ", "))
-			return nil
+			return nil, nil
 		}
 		if err := a.recreateOne(ctx, s, u, opts); err != nil {
-			return fmt.Errorf("%s: re-creating it for its immutable %s: %w", s.ID, strings.Join(fields, ", "), err)
+			return nil, fmt.Errorf("%s: re-creating it for its immutable %s: %w", s.ID, strings.Join(fields, ", "), err)
 		}
 		a.report("re-created %s (immutable %s)", s.ID, strings.Join(fields, ", "))
-		return nil
+		return nil, nil
 	}
-	return explain(s.ID, err)
+	return nil, explain(s.ID, err)
 }
 
 // recreateOne deletes the object, waits until it is gone (finalizers) and
@@ -293,13 +307,17 @@ func explain(id drift.ObjectID, err error) error {
 			if c.Type != metav1.CauseTypeFieldManagerConflict {
 				continue
 			}
-			mgr := c.Message
-			if i := strings.Index(mgr, `"`); i >= 0 {
-				if j := strings.Index(mgr[i+1:], `"`); j >= 0 {
-					mgr = mgr[i+1 : i+1+j]
-				}
+			// The server says: conflict with "kubectl" with subresource
+			// "scale" using apps/v1.
+			q := quoted(c.Message)
+			fo := FieldOwner{Field: c.Field, Manager: c.Message}
+			if len(q) > 0 {
+				fo.Manager = q[0]
 			}
-			ce.Conflicts = append(ce.Conflicts, FieldOwner{Field: c.Field, Manager: mgr})
+			if len(q) > 1 && strings.Contains(c.Message, "subresource") {
+				fo.Subresource = q[1]
+			}
+			ce.Conflicts = append(ce.Conflicts, fo)
 		}
 		if len(ce.Conflicts) > 0 {
 			return ce
@@ -312,6 +330,23 @@ func explain(id drift.ObjectID, err error) error {
 		return fmt.Errorf("%s: the API server does not serve this kind: %w", id, err)
 	}
 	return fmt.Errorf("%s: %w", id, err)
+}
+
+// quoted returns the double-quoted strings in s, in order.
+func quoted(s string) []string {
+	var out []string
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(s[i+1:], '"')
+		if j < 0 {
+			return out
+		}
+		out = append(out, s[i+1:i+1+j])
+		s = s[i+j+2:]
+	}
 }
 
 // waitEstablished waits until the CRDs among steps are established, so

@@ -2,10 +2,12 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -70,6 +72,8 @@ type Result struct {
 	Declined bool
 	// TookOverLock names the holder of a stale lock that was taken over.
 	TookOverLock *LockedError
+	// Warnings are what the API server warned about the objects applied.
+	Warnings []Warning
 }
 
 // Apply deploys an environment: plan (reading only); when there is
@@ -86,11 +90,14 @@ func Apply(ctx context.Context, c *live.Cluster, req Request) (*Result, error) {
 	if plan.Empty() {
 		return res, nil
 	}
-	dyn, err := writer(c)
+	warns := &warnings{}
+	defer func() { res.Warnings = warns.all() }()
+	dyn, err := writer(c, warns)
 	if err != nil {
 		return nil, err
 	}
-	if err := ensureNamespace(ctx, c, dyn, req); err != nil {
+	createdNS, err := ensureNamespace(ctx, c, dyn, req)
+	if err != nil {
 		return nil, err
 	}
 	lock, err := Acquire(ctx, dyn, req.Namespace, req.Environment, Holder(req.Meta.User), req.LockTTL)
@@ -110,6 +117,14 @@ func Apply(ctx context.Context, c *live.Cluster, req Request) (*Result, error) {
 		return nil, err
 	}
 	res.Plan = plan
+	if createdNS {
+		// Created just now, for the lock: still this apply's create.
+		for i := range plan.Steps {
+			if s := &plan.Steps[i]; s.ID.Group == "" && s.ID.Kind == "Namespace" && s.ID.Name == req.Namespace {
+				s.Action, s.Why, s.Changes = ActionCreate, "", nil
+			}
+		}
+	}
 	if plan.Empty() {
 		return res, nil
 	}
@@ -126,6 +141,75 @@ func Apply(ctx context.Context, c *live.Cluster, req Request) (*Result, error) {
 	rel, err := execute(ctx, c, dyn, req, plan)
 	res.Release = rel
 	return res, err
+}
+
+// DryRun plans, then sends every create and change to the API server as
+// a server-side dry-run apply: validation, defaulting and admission
+// (webhooks, policies, quota) run, nothing is stored, no lock is taken
+// and no release recorded. A change that the server's answer shows to be
+// a no-op is demoted to unchanged, so the plan shows exactly what an
+// apply would change. Custom resources of a CRD the same apply creates
+// cannot be sent before it exists; they stay planned as creates.
+func DryRun(ctx context.Context, c *live.Cluster, req Request) (*Plan, error) {
+	req.defaults()
+	plan, err := MakePlan(ctx, c, req.Target, req.Objects, req.Plan)
+	if err != nil {
+		return nil, err
+	}
+	warns := &warnings{}
+	dyn, err := writer(c, warns)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { plan.Warnings = warns.all() }()
+	a := &applier{cluster: c, dyn: dyn, manager: req.FieldManager, force: req.ForceConflicts, recreate: req.Recreate,
+		dryRun: true, jobs: req.Jobs, timeout: req.Timeout, progress: req.Progress}
+	var steps []*Step
+	for i := range plan.Steps {
+		s := &plan.Steps[i]
+		if (s.Action == ActionCreate || s.Action == ActionChange) && s.Mapping != nil {
+			steps = append(steps, s)
+		}
+	}
+	err = a.each(ctx, steps, func(ctx context.Context, s *Step) error {
+		got, err := a.applyObject(ctx, s)
+		if err != nil || got == nil || s.Action != ActionChange || s.live == nil {
+			return err
+		}
+		if sameContent(got.Object, s.live) {
+			s.Action, s.Why, s.Changes = ActionUnchanged, "", nil
+		}
+		return nil
+	})
+	return plan, err
+}
+
+// sameContent compares a dry-run result with the live object, leaving out
+// what every write changes (resourceVersion, managedFields' timestamps).
+func sameContent(got map[string]any, live *yaml.RNode) bool {
+	lm, err := live.Map()
+	if err != nil {
+		return false
+	}
+	// Through JSON, so that both sides hold the same number types (YAML
+	// decodes int, the API client int64).
+	strip := func(m map[string]any) map[string]any {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return nil
+		}
+		var out map[string]any
+		if json.Unmarshal(b, &out) != nil {
+			return nil
+		}
+		md, _ := out["metadata"].(map[string]any)
+		for _, k := range []string{"resourceVersion", "managedFields", "generation"} {
+			delete(md, k)
+		}
+		return out
+	}
+	a, b := strip(got), strip(lm)
+	return a != nil && apiequality.Semantic.DeepEqual(a, b)
 }
 
 func (r *Request) defaults() {
@@ -153,33 +237,35 @@ func (r *Request) defaults() {
 // limit: a first apply of 500 objects at the read client's 100 requests a
 // second would spend 5 s waiting on itself; the API server's priority and
 // fairness is what protects the server.
-func writer(c *live.Cluster) (dynamic.Interface, error) {
+func writer(c *live.Cluster, w *warnings) (dynamic.Interface, error) {
 	cfg := c.RESTConfig()
 	cfg.QPS = -1
+	cfg.WarningHandlerWithContext = w
 	return dynamic.NewForConfig(cfg)
 }
 
 var namespacesGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 
 // ensureNamespace creates the environment's namespace when the render
-// declares it and it does not exist yet: the lock and the releases live
-// there. A namespace the render does not declare must exist.
-func ensureNamespace(ctx context.Context, c *live.Cluster, dyn dynamic.Interface, req Request) error {
+// declares it and it does not exist yet (and says so): the lock and the
+// releases live there. A namespace the render does not declare must
+// exist.
+func ensureNamespace(ctx context.Context, c *live.Cluster, dyn dynamic.Interface, req Request) (bool, error) {
 	_, err := dyn.Resource(namespacesGVR).Get(ctx, req.Namespace, metav1.GetOptions{})
 	if err == nil || !apierrors.IsNotFound(err) {
-		return err
+		return false, err
 	}
 	for _, o := range req.Objects {
 		if o.GetKind() == "Namespace" && o.GetApiVersion() == "v1" && o.GetName() == req.Namespace {
 			a := &applier{cluster: c, dyn: dyn, manager: req.FieldManager, force: req.ForceConflicts, jobs: 1, timeout: req.Timeout, progress: req.Progress}
 			m, err := c.Mapping(ctx, schema.GroupVersionKind{Version: "v1", Kind: "Namespace"})
 			if err != nil {
-				return err
+				return false, err
 			}
-			return a.applyOne(ctx, &Step{ID: idOf(o), Action: ActionCreate, Object: o, Mapping: m})
+			return true, a.applyOne(ctx, &Step{ID: idOf(o), Action: ActionCreate, Object: o, Mapping: m})
 		}
 	}
-	return fmt.Errorf("namespace %s of environment %s does not exist, and the render does not create it: create it, or set the environment's namespace in envctl.yaml", req.Namespace, req.Environment)
+	return false, fmt.Errorf("namespace %s of environment %s does not exist, and the render does not create it: create it, or set the environment's namespace in envctl.yaml", req.Namespace, req.Environment)
 }
 
 // execute writes: pending release, objects, wait, prune, outcome.

@@ -57,6 +57,8 @@ type Step struct {
 	raw    string
 	// uid is the live object's, for prune's precondition.
 	uid types.UID
+	// live is the live object of a change, for the server dry run.
+	live *yaml.RNode
 }
 
 // Plan is what an apply of one environment will do.
@@ -73,6 +75,8 @@ type Plan struct {
 	Leftover []*Release `json:"-"`
 	// History is every release, newest first.
 	History []*Release `json:"-"`
+	// Warnings are the server's, from a dry run.
+	Warnings []Warning `json:"warnings,omitempty"`
 }
 
 // Count returns how many steps have action a.
@@ -241,6 +245,7 @@ func MakePlan(ctx context.Context, c *live.Cluster, t Target, desired []*yaml.RN
 	for i := range steps {
 		s := &steps[i]
 		r := results[keyOf(s.ID)]
+		s.live = liveByKey[keyOf(s.ID)]
 		switch {
 		case liveByKey[keyOf(s.ID)] == nil:
 			s.Action = ActionCreate

@@ -105,12 +105,15 @@ func (a *applier) waitReady(ctx context.Context, steps []*Step, timeout time.Dur
 	}
 }
 
-// hasRollout: kinds whose readiness is worth waiting for.
+// hasRollout: kinds whose readiness an apply waits for. Not
+// PersistentVolumeClaims (with a WaitForFirstConsumer storage class they
+// bind only when a pod uses them), LoadBalancer Services (some clusters
+// never give them an address) or PodDisruptionBudgets: what they guard is
+// covered by the workloads' own readiness.
 func hasRollout(id drift.ObjectID) bool {
 	switch id.Group + "/" + id.Kind {
-	case "apps/Deployment", "apps/StatefulSet", "apps/DaemonSet", "batch/Job",
-		"/Pod", "/PersistentVolumeClaim", "/Service",
-		"apiextensions.k8s.io/CustomResourceDefinition", "policy/PodDisruptionBudget":
+	case "apps/Deployment", "apps/StatefulSet", "apps/DaemonSet", "batch/Job", "/Pod",
+		"apiextensions.k8s.io/CustomResourceDefinition":
 		return true
 	}
 	return false

@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
@@ -339,4 +340,24 @@ func SortObjects(objs []*yaml.RNode) {
 		return strings.Join([]string{n.GetApiVersion(), n.GetKind(), n.GetNamespace(), n.GetName()}, "\x00")
 	}
 	sort.SliceStable(objs, func(i, j int) bool { return key(objs[i]) < key(objs[j]) })
+}
+
+var selfSubjectReviews = schema.GroupVersionResource{Group: "authentication.k8s.io", Version: "v1", Resource: "selfsubjectreviews"}
+
+// WhoAmI returns the user name the API server authenticated the
+// connection as (a SelfSubjectReview, kubectl auth whoami), for the
+// release record. It creates nothing that is stored.
+func (c *Cluster) WhoAmI(ctx context.Context) (string, error) {
+	req := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "authentication.k8s.io/v1",
+		"kind":       "SelfSubjectReview",
+	}}
+	ctx, cancel := withTimeout(ctx, c.timeout)
+	defer cancel()
+	got, err := c.dyn.Resource(selfSubjectReviews).Create(ctx, req, metav1.CreateOptions{})
+	if err != nil {
+		return "", classify(c.Server, err)
+	}
+	name, _, _ := unstructured.NestedString(got.Object, "status", "userInfo", "username")
+	return name, nil
 }

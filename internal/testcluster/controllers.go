@@ -24,13 +24,22 @@ var workloads = []schema.GroupVersionResource{
 // controller would write once the rollout (or the Job) succeeded.
 func (c *Cluster) CompleteRollouts(tb testing.TB, ns string) {
 	tb.Helper()
-	dc, err := dynamic.NewForConfig(c.RESTConfig(UserAdmin))
+	stop, err := c.StartRollouts(ns)
 	if err != nil {
 		tb.Fatalf("testcluster: %v", err)
 	}
+	tb.Cleanup(stop)
+}
+
+// StartRollouts is CompleteRollouts until stop is called, for callers
+// without a testing.TB (testscript commands).
+func (c *Cluster) StartRollouts(ns string) (stop func(), err error) {
+	dc, err := dynamic.NewForConfig(c.RESTConfig(UserAdmin))
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	tb.Cleanup(func() { cancel(); <-done })
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
@@ -53,6 +62,7 @@ func (c *Cluster) CompleteRollouts(tb testing.TB, ns string) {
 			}
 		}
 	}()
+	return func() { cancel(); <-done }, nil
 }
 
 // readyStatus is the status of a finished rollout of u, or nil when u

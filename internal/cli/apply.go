@@ -1,0 +1,371 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/envctl/envctl/internal/deploy"
+	"github.com/envctl/envctl/internal/drift"
+	"github.com/envctl/envctl/internal/live"
+	"github.com/envctl/envctl/internal/manifest"
+	"github.com/envctl/envctl/internal/overlay"
+	"github.com/envctl/envctl/internal/progress"
+	"github.com/envctl/envctl/internal/render"
+	"github.com/envctl/envctl/internal/repo"
+	"github.com/envctl/envctl/internal/report"
+	"github.com/envctl/envctl/internal/validate"
+	"github.com/envctl/envctl/internal/version"
+)
+
+// ApplyOptions are the inputs of `envctl apply`.
+type ApplyOptions struct {
+	Factory            *Factory
+	Args               []string
+	All                bool
+	Yes                bool
+	SkipValidate       bool
+	DryRun             string
+	FieldManager       string
+	ForceConflicts     bool
+	Recreate           bool
+	Prune              bool
+	PruneClusterScoped bool
+	PruneData          bool
+	KeepGenerations    int
+	HistoryMax         int
+	NoWait             bool
+	Timeout            time.Duration
+	Render             renderFlags
+	Cluster            clusterFlags
+}
+
+// NewCmdApply returns `envctl apply`.
+func NewCmdApply(f *Factory, runF func(context.Context, *ApplyOptions) error) *cobra.Command {
+	opts := &ApplyOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "apply ENV... | --all",
+		Short: "Deploy environments: validate, show the plan, server-side apply, wait, prune, record a release",
+		Long: `Render each environment (with the render cache, as build does), validate it
+(findings stop the apply before anything is written; --skip-validate), and
+compare it with its cluster. When anything is to change, show the plan
+(objects to create, change and prune; the workloads a new ConfigMap
+generation rolls) and, on a terminal, ask to continue (--yes skips the
+question; without a terminal --yes is required). Then:
+
+  - take the environment's lock, a Lease envctl-lock-<env> in its namespace
+    (a second apply fails at once naming the holder; a lock whose holder
+    stopped renewing it for a minute is taken over, with a warning);
+  - record a pending release (Secret envctl.<env>.v<N>, type
+    envctl.dev/release.v1) whose inventory lists every object the apply may
+    create, before creating any, so that an apply killed half way leaves
+    nothing a later one cannot prune;
+  - server-side apply (field manager envctl): Namespaces and CRDs first
+    (waiting until each CRD is established), then other cluster-scoped
+    objects, then namespaced ones;
+  - wait until what changed is ready (rollouts finished, Jobs complete),
+    at most --timeout;
+  - prune: delete the objects of the previous release's inventory that the
+    render no longer has. Objects envctl never applied are never touched,
+    whatever their labels. Namespaces and CRDs are pruned only with
+    --prune-cluster-scoped, PersistentVolumeClaims only with --prune-data.
+    Old generations of hashed ConfigMaps and Secrets are kept while a live
+    ReplicaSet, ControllerRevision or Job uses them, or one of the last
+    --keep-generations releases rendered them (envctl gc removes them later);
+  - record the release as deployed (or failed, with the error), keeping
+    --history-max releases.
+
+When the plan is empty nothing is written: no lock, no release.
+
+Exit codes: 0 applied (or nothing to do), 1 validation findings or a
+workload not ready in time (or, with --dry-run=server, changes to make),
+2 could not apply (conflict, immutable field, permission, lock held, usage).`,
+		Example: `  # Deploy staging, answering the question on the terminal
+  envctl apply staging
+
+  # From CI
+  envctl apply prod --yes
+
+  # What would change, checked by the API server (admission included)
+  envctl apply prod --dry-run=server
+
+  # Take fields another manager owns, re-create Jobs whose template changed
+  envctl apply dev --yes --force-conflicts --recreate`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Args = args
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runApply(cmd.Context(), opts)
+		},
+		ValidArgsFunction: completeEnvs(f),
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.All, "all", false, "apply every registered environment, one after another")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking (required without a terminal)")
+	fl.BoolVar(&opts.SkipValidate, "skip-validate", false, "apply even when validation finds problems")
+	fl.StringVar(&opts.DryRun, "dry-run", "none", `"server": send every change as a server-side dry run and show what would change; nothing is written`)
+	fl.StringVar(&opts.FieldManager, "field-manager", "envctl", "server-side apply field manager")
+	fl.BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take ownership of fields that another field manager owns")
+	fl.BoolVar(&opts.Recreate, "recreate", false, "delete and re-create objects whose immutable fields change (never PVCs or StatefulSets with volume claims)")
+	fl.BoolVar(&opts.Prune, "prune", true, "delete objects of the previous release that the render no longer has")
+	fl.BoolVar(&opts.PruneClusterScoped, "prune-cluster-scoped", false, "also prune Namespaces and CustomResourceDefinitions")
+	fl.BoolVar(&opts.PruneData, "prune-data", false, "also prune PersistentVolumeClaims")
+	fl.IntVar(&opts.KeepGenerations, "keep-generations", 3, "keep the hashed ConfigMaps and Secrets of this many recent releases")
+	fl.IntVar(&opts.HistoryMax, "history-max", 10, "releases kept in the cluster")
+	fl.BoolVar(&opts.NoWait, "no-wait", false, "do not wait for rollouts; prune right after applying")
+	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "how long to wait for what changed to be ready")
+	opts.Render.registerAs(fl, "render-timeout")
+	opts.Cluster.register(fl)
+	return cmd
+}
+
+func runApply(ctx context.Context, opts *ApplyOptions) error {
+	f := opts.Factory
+	dry := false
+	switch opts.DryRun {
+	case "none", "":
+	case "server":
+		dry = true
+	case "client":
+		return usageErrorf("--dry-run=client is not offered: envctl build shows the render, envctl diff the drift; --dry-run=server shows what would change")
+	default:
+		return usageErrorf(`--dry-run must be "none" or "server", got %q`, opts.DryRun)
+	}
+	if opts.Timeout <= 0 {
+		return usageErrorf("--timeout must be positive, got %s", opts.Timeout)
+	}
+	if opts.KeepGenerations < 1 || opts.HistoryMax < 1 {
+		return usageErrorf("--keep-generations and --history-max must be at least 1")
+	}
+	if opts.HistoryMax < opts.KeepGenerations {
+		return usageErrorf("--history-max %d is below --keep-generations %d: the generations are found through the history", opts.HistoryMax, opts.KeepGenerations)
+	}
+	interactive := isTerminal(f.IO.In) && isTerminal(f.IO.ErrOut)
+	if !dry && !opts.Yes && !interactive {
+		return usageErrorf("refusing to apply without confirmation: there is no terminal to ask on; pass --yes")
+	}
+	envs, err := f.Resolve(opts.Args, opts.All)
+	if err != nil {
+		return err
+	}
+	src, err := opts.Cluster.source()
+	if err != nil {
+		return err
+	}
+	rendered, err := opts.Render.render(ctx, f, envs, nil)
+	if err != nil {
+		return err
+	}
+	if !opts.SkipValidate {
+		if err := validateRendered(ctx, f, opts.Render, rendered); err != nil {
+			return err
+		}
+	}
+	r, err := f.Repo()
+	if err != nil {
+		return err
+	}
+	git := repo.Git(ctx, r.Root)
+	changed := 0
+	for _, rd := range rendered {
+		n, err := applyOne(ctx, opts, src, rd, git, dry, interactive, ignoreRules(r.Config, rd.Env))
+		if err != nil {
+			return fmt.Errorf("%s: %w", rd.Env.Name, err)
+		}
+		changed += n
+	}
+	if dry && changed > 0 {
+		return &FindingsError{Summary: fmt.Sprintf("%s would change (server dry run; nothing was written)", report.Plural(changed, "object", "objects"))}
+	}
+	return nil
+}
+
+// applyOne applies one environment and returns how many objects its plan
+// changes.
+func applyOne(ctx context.Context, opts *ApplyOptions, src *live.Clusters, rd render.Rendered, git repo.GitState, dry, interactive bool, ignore []drift.IgnoreRule) (int, error) {
+	f := opts.Factory
+	t := opts.Cluster.target(rd.Env)
+	c, err := src.Connect(ctx, t.Context)
+	if err != nil {
+		return 0, err
+	}
+	ns := t.Namespace
+	if ns == "" {
+		if ns, err = src.DefaultNamespace(ctx, t); err != nil {
+			return 0, err
+		}
+	}
+	objs, err := manifest.Parse(rd.Result.YAML)
+	if err != nil {
+		return 0, fmt.Errorf("parsing the rendered objects: %w", err)
+	}
+	line := progress.New(f.IO.ErrOut)
+	defer line.Clear()
+	req := deploy.Request{
+		Target:  deploy.Target{Environment: rd.Env.Name, Namespace: ns},
+		Objects: objs,
+		Render:  rd.Result.YAML,
+		Plan: deploy.PlanOptions{
+			NoPrune: !opts.Prune, PruneClusterScoped: opts.PruneClusterScoped, PruneData: opts.PruneData,
+			KeepGenerations: opts.KeepGenerations, Ignore: ignore,
+		},
+		FieldManager:   opts.FieldManager,
+		ForceConflicts: opts.ForceConflicts,
+		Recreate:       opts.Recreate,
+		Wait:           !opts.NoWait,
+		Timeout:        opts.Timeout,
+		HistoryMax:     opts.HistoryMax,
+		Meta:           deploy.Meta{Commit: git.Commit, Dirty: git.Dirty, Version: version.Read().Version},
+		Progress:       func(msg string) { line.Show("%s: %s", rd.Env.Name, msg) },
+	}
+	if dry {
+		plan, err := deploy.DryRun(ctx, c, req)
+		line.Clear()
+		if plan != nil {
+			printWarnings(f, rd.Env.Name, plan.Warnings)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if err := deploy.WritePlan(f.IO.Out, plan); err != nil {
+			return 0, err
+		}
+		return plan.Count(deploy.ActionCreate) + plan.Count(deploy.ActionChange) + plan.Count(deploy.ActionPrune), nil
+	}
+	if req.Meta.User, err = c.WhoAmI(ctx); err != nil {
+		// Older servers (before 1.28) have no SelfSubjectReview; the
+		// release records no user rather than failing the apply.
+		req.Meta.User = ""
+	}
+	req.Confirm = func(p *deploy.Plan) (bool, error) {
+		line.Clear()
+		if err := deploy.WritePlan(f.IO.Out, p); err != nil {
+			return false, err
+		}
+		if opts.Yes {
+			return true, nil
+		}
+		return confirm(f, fmt.Sprintf("Apply these changes to %s?", rd.Env.Name))
+	}
+	start := time.Now()
+	res, err := deploy.Apply(ctx, c, req)
+	line.Clear()
+	if res != nil {
+		printWarnings(f, rd.Env.Name, res.Warnings)
+	}
+	if res != nil && res.TookOverLock != nil {
+		warnf(f, "%s: took over a stale lock held by %s since %s (not renewed for over %s)", rd.Env.Name, res.TookOverLock.Holder,
+			res.TookOverLock.Since.UTC().Format(time.RFC3339), deploy.LockTTL)
+	}
+	if err != nil {
+		var nr *deploy.NotReadyError
+		if errors.As(err, &nr) {
+			rev := 0
+			if res != nil && res.Release != nil {
+				rev = res.Release.Revision
+			}
+			fmt.Fprintf(f.IO.ErrOut, "envctl: %s: release %d failed: %v\n", rd.Env.Name, rev, err)
+			return 0, &FindingsError{Summary: fmt.Sprintf("%s: not ready in time", rd.Env.Name)}
+		}
+		return 0, err
+	}
+	switch {
+	case res.Declined:
+		fmt.Fprintf(f.IO.ErrOut, "envctl: %s: not applied\n", rd.Env.Name)
+	case res.Release == nil:
+		fmt.Fprintf(f.IO.Out, "%s: nothing to apply (%s in sync)\n", rd.Env.Name, report.Plural(len(objs), "object", "objects"))
+	default:
+		rel := res.Release
+		fmt.Fprintf(f.IO.Out, "%s: release %d deployed: %d created, %d changed, %d pruned, %d unchanged (%s)\n",
+			rd.Env.Name, rel.Revision, rel.Created, rel.Changed, rel.Pruned, rel.Unchanged, time.Since(start).Round(100*time.Millisecond))
+	}
+	return 0, nil
+}
+
+// printWarnings shows the API server's warnings, as kubectl does, with
+// the object each is about.
+func printWarnings(f *Factory, env string, ws []deploy.Warning) {
+	for _, w := range ws {
+		if w.ID.Name == "" {
+			warnf(f, "%s: %s", env, w.Message)
+			continue
+		}
+		warnf(f, "%s: %s: %s", env, w.ID, w.Message)
+	}
+}
+
+// confirm asks a yes/no question on the terminal; anything but y or yes
+// is no.
+func confirm(f *Factory, question string) (bool, error) {
+	fmt.Fprintf(f.IO.ErrOut, "%s [y/N] ", question)
+	answer, err := bufio.NewReader(f.IO.In).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	a := strings.ToLower(strings.TrimSpace(answer))
+	return a == "y" || a == "yes", nil
+}
+
+func isTerminal(v any) bool {
+	fl, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(fl.Fd()))
+}
+
+// validateRendered runs validate's checks on rendered environments, as
+// `envctl validate` would, and fails on any finding: an apply writes
+// nothing that validate calls invalid.
+func validateRendered(ctx context.Context, f *Factory, rf renderFlags, rendered []render.Rendered) error {
+	r, err := f.Repo()
+	if err != nil {
+		return err
+	}
+	var inputs []validate.Input
+	for _, rd := range rendered {
+		env := rd.Env
+		inputs = append(inputs, validate.Input{
+			Env:     env.Name,
+			Streams: []validate.Stream{{Data: rd.Result.YAML}},
+			Origins: func(ctx context.Context) (map[validate.Object]validate.Origin, error) {
+				return validateOrigins(overlay.Origins(ctx, f.FS, r.Root, env.Path, overlay.Options{RemoteTimeout: rf.Timeout}))
+			},
+		})
+	}
+	var checks *validate.Checks
+	if r.ConfigPath != "" {
+		if checks, err = validate.LoadChecks(f.FS, r.Root, &r.Config, true); err != nil {
+			return err
+		}
+	}
+	v, err := validate.New(validate.Options{Strict: true}, checks)
+	if err != nil {
+		return err
+	}
+	rep, err := v.Validate(ctx, inputs)
+	if err != nil {
+		return err
+	}
+	c := rep.Count(nil)
+	if c.Errors+c.Invalid == 0 {
+		return nil
+	}
+	p, err := validate.NewPrinter("text")
+	if err != nil {
+		return err
+	}
+	if err := p.Print(f.IO.ErrOut, rep); err != nil {
+		return err
+	}
+	if c.Errors > 0 {
+		return fmt.Errorf("%s could not be validated; nothing was applied (--skip-validate applies anyway)", report.Plural(c.Errors, "object", "objects"))
+	}
+	return &FindingsError{Summary: fmt.Sprintf("%s invalid; nothing was applied (--skip-validate applies anyway)", report.Plural(c.Invalid, "object is", "objects are"))}
+}
