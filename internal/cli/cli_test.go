@@ -35,9 +35,9 @@ func TestNewCmdBuildMapsFlagsToOptions(t *testing.T) {
 		args []string
 		want BuildOptions
 	}{
-		{"one environment to stdout", []string{"prod"}, BuildOptions{Args: []string{"prod"}, Render: renderFlags{Timeout: 60 * time.Second}}},
-		{"every environment into a directory", []string{"--all", "-o", "out", "-j", "3", "--no-cache"}, BuildOptions{Args: []string{}, All: true, OutputDir: "out", Render: renderFlags{Timeout: 60 * time.Second, Jobs: 3, NoCache: true}}},
-		{"a cache directory and a remote timeout", []string{"dev", "staging", "--output-dir=o", "--cache-dir", "/c", "--timeout", "5s"}, BuildOptions{Args: []string{"dev", "staging"}, OutputDir: "o", Render: renderFlags{Timeout: 5 * time.Second, CacheDir: "/c"}}},
+		{"one environment to stdout", []string{"prod"}, BuildOptions{Args: []string{"prod"}, Render: renderFlags{timeoutFlag: "timeout", Timeout: 60 * time.Second}}},
+		{"every environment into a directory", []string{"--all", "-o", "out", "-j", "3", "--no-cache"}, BuildOptions{Args: []string{}, All: true, OutputDir: "out", Render: renderFlags{timeoutFlag: "timeout", Timeout: 60 * time.Second, Jobs: 3, NoCache: true}}},
+		{"a cache directory and a remote timeout", []string{"dev", "staging", "--output-dir=o", "--cache-dir", "/c", "--timeout", "5s"}, BuildOptions{Args: []string{"dev", "staging"}, OutputDir: "o", Render: renderFlags{timeoutFlag: "timeout", Timeout: 5 * time.Second, CacheDir: "/c"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got *BuildOptions
@@ -100,7 +100,7 @@ func TestNewCmdValidateMapsFlagsToOptions(t *testing.T) {
 	if err := run(t, cmd, "-f", "-", "-f", "dir", "--env", "prod", "-o", "sarif", "--kube-version", "1.33", "--strict=false", "--skip-kinds", "Foo,x/v1/Bar", "--skip-unknown"); err != nil {
 		t.Fatal(err)
 	}
-	want := ValidateOptions{Args: []string{}, Files: []string{"-", "dir"}, Env: "prod", Output: "sarif", KubeVersion: "1.33", SkipKinds: []string{"Foo", "x/v1/Bar"}, SkipUnknown: true, Render: renderFlags{Timeout: 60 * time.Second}}
+	want := ValidateOptions{Args: []string{}, Files: []string{"-", "dir"}, Env: "prod", Output: "sarif", KubeVersion: "1.33", SkipKinds: []string{"Foo", "x/v1/Bar"}, SkipUnknown: true, Render: renderFlags{timeoutFlag: "timeout", Timeout: 60 * time.Second}}
 	got.Factory = nil
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("options = %+v\nwant %+v", *got, want)
