@@ -96,6 +96,9 @@ func Apply(ctx context.Context, c *live.Cluster, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := preflight(ctx, dyn, plan, req.Meta.User, req.Jobs); err != nil {
+		return nil, err
+	}
 	createdNS, err := ensureNamespace(ctx, c, dyn, req)
 	if err != nil {
 		return nil, err

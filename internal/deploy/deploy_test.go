@@ -451,3 +451,52 @@ func TestKilledApplyIsFinishedByTheNext(t *testing.T) {
 		}
 	}
 }
+
+// A user who may apply everything but Deployments: the apply fails before
+// its first write, naming kind, namespace and verb.
+func TestApplyChecksPermissionsBeforeTheFirstWrite(t *testing.T) {
+	e := newEnv(t)
+	e.tc.KubectlInput(t, `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: deployer, namespace: `+e.ns+`}
+rules:
+- apiGroups: [""]
+  resources: [configmaps, secrets, services]
+  verbs: ["*"]
+- apiGroups: [coordination.k8s.io]
+  resources: [leases]
+  verbs: ["*"]
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: deployer, namespace: `+e.ns+`}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}
+subjects: [{kind: User, name: reader, apiGroup: rbac.authorization.k8s.io}]
+`, "apply", "-f", "-")
+	c, err := live.Connect(context.Background(), live.ConnectOptions{Kubeconfig: e.tc.Kubeconfig, Overrides: clientcmd.ConfigOverrides{CurrentContext: testcluster.UserReader}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = deploy.Apply(context.Background(), c, e.request(app("aaaaaaaaaa", "nginx:1", 1, true)))
+	var pe *deploy.PermissionError
+	if !errors.As(err, &pe) {
+		t.Fatalf("want a permission error, got %v", err)
+	}
+	want := []string{
+		"create deployments.apps (Deployment) in namespace " + e.ns,
+		"patch deployments.apps (Deployment) in namespace " + e.ns,
+	}
+	var got []string
+	for _, p := range pe.Missing {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("missing:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if e.exists(configMaps, "app-config-aaaaaaaaaa") || e.exists(services, "web") || len(e.history()) != 0 {
+		t.Error("an apply without every permission wrote")
+	}
+}

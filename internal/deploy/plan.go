@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -196,14 +197,22 @@ func MakePlan(ctx context.Context, c *live.Cluster, t Target, desired []*yaml.RN
 	}
 
 	q := queryFor(steps, candidates, t.Namespace)
-	res, err := c.Read(ctx, q)
+	res, err := c.Read(ctx, q.Query)
 	if err != nil {
 		return nil, err
 	}
+	// The workloads read only to find who uses old ConfigMap generations
+	// may be unreadable; then every old generation is kept.
+	unsure := ""
 	for _, pr := range res.Problems {
-		if pr.Reason == "forbidden" {
-			return nil, fmt.Errorf("cannot plan %s: %s", t.Environment, pr)
+		if pr.Reason != "forbidden" {
+			continue
 		}
+		if !q.needed[pr.Kind] {
+			unsure = fmt.Sprintf("kept: the user may not list %ss to tell whether it is used", pr.Kind.Kind)
+			continue
+		}
+		return nil, fmt.Errorf("cannot plan %s: %s", t.Environment, pr)
 	}
 	liveByKey := map[drift.ObjectID]*yaml.RNode{}
 	for _, o := range res.Objects {
@@ -287,6 +296,8 @@ func MakePlan(ctx context.Context, c *live.Cluster, t Target, desired []*yaml.RN
 			default:
 				if why := used[id.Kind+"/"+id.Namespace+"/"+id.Name]; why != "" {
 					s.Action, s.Why = ActionRetain, why
+				} else if _, hashed := drift.HashedBase(id.Name); hashed && unsure != "" && id.Group == "" {
+					s.Action, s.Why = ActionRetain, unsure
 				}
 			}
 			p.Steps = append(p.Steps, s)
@@ -393,7 +404,14 @@ func resolve(ctx context.Context, c *live.Cluster, ns string, desired []*yaml.RN
 // queryFor lists what a plan must see: the kinds and namespaces of the
 // desired objects and of the earlier inventories, and the workloads that
 // may still use old ConfigMap generations.
-func queryFor(steps []Step, candidates []drift.ObjectID, ns string) live.Query {
+// planQuery is a live.Query and which of its kinds the plan cannot do
+// without.
+type planQuery struct {
+	live.Query
+	needed map[schema.GroupVersionKind]bool
+}
+
+func queryFor(steps []Step, candidates []drift.ObjectID, ns string) planQuery {
 	kinds := map[schema.GroupVersionKind]bool{}
 	nss := map[string]bool{ns: true}
 	for _, s := range steps {
@@ -411,6 +429,7 @@ func queryFor(steps []Step, candidates []drift.ObjectID, ns string) live.Query {
 			nss[id.Namespace] = true
 		}
 	}
+	needed := maps.Clone(kinds)
 	for _, k := range []schema.GroupVersionKind{
 		{Group: "apps", Version: "v1", Kind: "ReplicaSet"},
 		{Group: "apps", Version: "v1", Kind: "ControllerRevision"},
@@ -418,7 +437,7 @@ func queryFor(steps []Step, candidates []drift.ObjectID, ns string) live.Query {
 	} {
 		kinds[k] = true
 	}
-	q := live.Query{}
+	q := planQuery{needed: needed}
 	for k := range kinds {
 		q.Kinds = append(q.Kinds, k)
 	}
