@@ -28,24 +28,15 @@ import (
 
 // ApplyOptions are the inputs of `envctl apply`.
 type ApplyOptions struct {
-	Factory            *Factory
-	Args               []string
-	All                bool
-	Yes                bool
-	SkipValidate       bool
-	DryRun             string
-	FieldManager       string
-	ForceConflicts     bool
-	Recreate           bool
-	Prune              bool
-	PruneClusterScoped bool
-	PruneData          bool
-	KeepGenerations    int
-	HistoryMax         int
-	NoWait             bool
-	Timeout            time.Duration
-	Render             renderFlags
-	Cluster            clusterFlags
+	Factory      *Factory
+	Args         []string
+	All          bool
+	SkipValidate bool
+	DryRun       string
+	Atomic       bool
+	Deploy       deployFlags
+	Render       renderFlags
+	Cluster      clusterFlags
 }
 
 // NewCmdApply returns `envctl apply`.
@@ -110,19 +101,10 @@ workload not ready in time (or, with --dry-run=server, changes to make),
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.All, "all", false, "apply every registered environment, one after another")
-	fl.BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking (required without a terminal)")
 	fl.BoolVar(&opts.SkipValidate, "skip-validate", false, "apply even when validation finds problems")
 	fl.StringVar(&opts.DryRun, "dry-run", "none", `"server": send every change as a server-side dry run and show what would change; nothing is written`)
-	fl.StringVar(&opts.FieldManager, "field-manager", "envctl", "server-side apply field manager")
-	fl.BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take ownership of fields that another field manager owns")
-	fl.BoolVar(&opts.Recreate, "recreate", false, "delete and re-create objects whose immutable fields change (never PVCs or StatefulSets with volume claims)")
-	fl.BoolVar(&opts.Prune, "prune", true, "delete objects of the previous release that the render no longer has")
-	fl.BoolVar(&opts.PruneClusterScoped, "prune-cluster-scoped", false, "also prune Namespaces and CustomResourceDefinitions")
-	fl.BoolVar(&opts.PruneData, "prune-data", false, "also prune PersistentVolumeClaims")
-	fl.IntVar(&opts.KeepGenerations, "keep-generations", 3, "keep the hashed ConfigMaps and Secrets of this many recent releases")
-	fl.IntVar(&opts.HistoryMax, "history-max", 10, "releases kept in the cluster")
-	fl.BoolVar(&opts.NoWait, "no-wait", false, "do not wait for rollouts; prune right after applying")
-	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "how long to wait for what changed to be ready")
+	opts.Deploy.register(fl)
+	fl.BoolVar(&opts.Atomic, "atomic", false, "when what changed is not ready in time, roll back to the previous release")
 	opts.Render.registerAs(fl, "render-timeout")
 	opts.Cluster.register(fl)
 	return cmd
@@ -140,18 +122,12 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	default:
 		return usageErrorf(`--dry-run must be "none" or "server", got %q`, opts.DryRun)
 	}
-	if opts.Timeout <= 0 {
-		return usageErrorf("--timeout must be positive, got %s", opts.Timeout)
-	}
-	if opts.KeepGenerations < 1 || opts.HistoryMax < 1 {
-		return usageErrorf("--keep-generations and --history-max must be at least 1")
-	}
-	if opts.HistoryMax < opts.KeepGenerations {
-		return usageErrorf("--history-max %d is below --keep-generations %d: the generations are found through the history", opts.HistoryMax, opts.KeepGenerations)
+	if opts.Atomic && opts.Deploy.NoWait {
+		return usageErrorf("--atomic needs the wait that --no-wait skips")
 	}
 	interactive := isTerminal(f.IO.In) && isTerminal(f.IO.ErrOut)
-	if !dry && !opts.Yes && !interactive {
-		return usageErrorf("refusing to apply without confirmation: there is no terminal to ask on; pass --yes")
+	if err := opts.Deploy.check(interactive, !dry); err != nil {
+		return err
 	}
 	envs, err := f.Resolve(opts.Args, opts.All)
 	if err != nil {
@@ -194,15 +170,9 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 func applyOne(ctx context.Context, opts *ApplyOptions, src *live.Clusters, rd render.Rendered, git repo.GitState, dry, interactive bool, ignore []drift.IgnoreRule) (int, error) {
 	f := opts.Factory
 	t := opts.Cluster.target(rd.Env)
-	c, err := src.Connect(ctx, t.Context)
+	c, ns, err := connect(ctx, src, t)
 	if err != nil {
 		return 0, err
-	}
-	ns := t.Namespace
-	if ns == "" {
-		if ns, err = src.DefaultNamespace(ctx, t); err != nil {
-			return 0, err
-		}
 	}
 	objs, err := manifest.Parse(rd.Result.YAML)
 	if err != nil {
@@ -210,23 +180,10 @@ func applyOne(ctx context.Context, opts *ApplyOptions, src *live.Clusters, rd re
 	}
 	line := progress.New(f.IO.ErrOut)
 	defer line.Clear()
-	req := deploy.Request{
-		Target:  deploy.Target{Environment: rd.Env.Name, Namespace: ns},
-		Objects: objs,
-		Render:  rd.Result.YAML,
-		Plan: deploy.PlanOptions{
-			NoPrune: !opts.Prune, PruneClusterScoped: opts.PruneClusterScoped, PruneData: opts.PruneData,
-			KeepGenerations: opts.KeepGenerations, Ignore: ignore,
-		},
-		FieldManager:   opts.FieldManager,
-		ForceConflicts: opts.ForceConflicts,
-		Recreate:       opts.Recreate,
-		Wait:           !opts.NoWait,
-		Timeout:        opts.Timeout,
-		HistoryMax:     opts.HistoryMax,
-		Meta:           deploy.Meta{Commit: git.Commit, Dirty: git.Dirty, Version: version.Read().Version},
-		Progress:       func(msg string) { line.Show("%s: %s", rd.Env.Name, msg) },
-	}
+	req := opts.Deploy.request(rd.Env.Name, ns, ignore)
+	req.Objects, req.Render = objs, rd.Result.YAML
+	req.Meta = deploy.Meta{Commit: git.Commit, Dirty: git.Dirty, Version: version.Read().Version}
+	req.Progress = func(msg string) { line.Show("%s: %s", rd.Env.Name, msg) }
 	if dry {
 		plan, err := deploy.DryRun(ctx, c, req)
 		line.Clear()
@@ -246,24 +203,62 @@ func applyOne(ctx context.Context, opts *ApplyOptions, src *live.Clusters, rd re
 		// release records no user rather than failing the apply.
 		req.Meta.User = ""
 	}
+	d := deployment{f: f, c: c, env: rd.Env.Name, yes: opts.Deploy.Yes, line: line, question: "Apply these changes to %s?"}
+	res, err := d.run(ctx, req)
+	var nr *deploy.NotReadyError
+	if opts.Atomic && errors.As(err, &nr) && res != nil && res.Plan.Previous != nil {
+		prev := res.Plan.Previous
+		fmt.Fprintf(f.IO.ErrOut, "envctl: %s: release %d failed (%v); --atomic: rolling back to release %d\n", rd.Env.Name, res.Release.Revision, err, prev.Revision)
+		rb, rerr := rollbackRequest(req, prev, "rollback to %d (--atomic)")
+		if rerr != nil {
+			return 0, rerr
+		}
+		d.yes = true // the user asked for this when they asked for --atomic
+		if _, rerr := d.run(ctx, rb); rerr != nil {
+			return 0, fmt.Errorf("release %d failed and the rollback to %d failed too: %w", res.Release.Revision, prev.Revision, rerr)
+		}
+		return 0, &FindingsError{Summary: fmt.Sprintf("%s: release %d not ready in time; rolled back to release %d", rd.Env.Name, res.Release.Revision, prev.Revision)}
+	}
+	return 0, err
+}
+
+// deployment runs one deploy.Apply for the CLI: the plan and the question,
+// progress, the server's warnings, the outcome line and exit codes.
+type deployment struct {
+	f        *Factory
+	c        *live.Cluster
+	env      string
+	yes      bool
+	line     *progress.Line
+	question string // with %s for the environment
+	// showPlan replaces the plan printed before the question.
+	showPlan func(*deploy.Plan) error
+}
+
+func (d *deployment) run(ctx context.Context, req deploy.Request) (*deploy.Result, error) {
+	f := d.f
 	req.Confirm = func(p *deploy.Plan) (bool, error) {
-		line.Clear()
-		if err := deploy.WritePlan(f.IO.Out, p); err != nil {
+		d.line.Clear()
+		show := d.showPlan
+		if show == nil {
+			show = func(p *deploy.Plan) error { return deploy.WritePlan(f.IO.Out, p) }
+		}
+		if err := show(p); err != nil {
 			return false, err
 		}
-		if opts.Yes {
+		if d.yes {
 			return true, nil
 		}
-		return confirm(f, fmt.Sprintf("Apply these changes to %s?", rd.Env.Name))
+		return confirm(f, fmt.Sprintf(d.question, d.env))
 	}
 	start := time.Now()
-	res, err := deploy.Apply(ctx, c, req)
-	line.Clear()
+	res, err := deploy.Apply(ctx, d.c, req)
+	d.line.Clear()
 	if res != nil {
-		printWarnings(f, rd.Env.Name, res.Warnings)
+		printWarnings(f, d.env, res.Warnings)
 	}
 	if res != nil && res.TookOverLock != nil {
-		warnf(f, "%s: took over a stale lock held by %s since %s (not renewed for over %s)", rd.Env.Name, res.TookOverLock.Holder,
+		warnf(f, "%s: took over a stale lock held by %s since %s (not renewed for over %s)", d.env, res.TookOverLock.Holder,
 			res.TookOverLock.Since.UTC().Format(time.RFC3339), deploy.LockTTL)
 	}
 	if err != nil {
@@ -273,22 +268,35 @@ func applyOne(ctx context.Context, opts *ApplyOptions, src *live.Clusters, rd re
 			if res != nil && res.Release != nil {
 				rev = res.Release.Revision
 			}
-			fmt.Fprintf(f.IO.ErrOut, "envctl: %s: release %d failed: %v\n", rd.Env.Name, rev, err)
-			return 0, &FindingsError{Summary: fmt.Sprintf("%s: not ready in time", rd.Env.Name)}
+			fmt.Fprintf(f.IO.ErrOut, "envctl: %s: release %d failed: %v\n", d.env, rev, err)
+			return res, &FindingsError{Summary: fmt.Sprintf("%s: not ready in time", d.env)}
 		}
-		return 0, err
+		return res, err
 	}
 	switch {
 	case res.Declined:
-		fmt.Fprintf(f.IO.ErrOut, "envctl: %s: not applied\n", rd.Env.Name)
+		fmt.Fprintf(f.IO.ErrOut, "envctl: %s: not applied\n", d.env)
 	case res.Release == nil:
-		fmt.Fprintf(f.IO.Out, "%s: nothing to apply (%s in sync)\n", rd.Env.Name, report.Plural(len(objs), "object", "objects"))
+		fmt.Fprintf(f.IO.Out, "%s: nothing to apply (%s in sync)\n", d.env, report.Plural(len(req.Objects), "object", "objects"))
 	default:
 		rel := res.Release
-		fmt.Fprintf(f.IO.Out, "%s: release %d deployed: %d created, %d changed, %d pruned, %d unchanged (%s)\n",
-			rd.Env.Name, rel.Revision, rel.Created, rel.Changed, rel.Pruned, rel.Unchanged, time.Since(start).Round(100*time.Millisecond))
+		fmt.Fprintf(f.IO.Out, "%s: release %d deployed (%s): %d created, %d changed, %d pruned, %d unchanged (%s)\n",
+			d.env, rel.Revision, rel.Description, rel.Created, rel.Changed, rel.Pruned, rel.Unchanged, time.Since(start).Round(100*time.Millisecond))
 	}
-	return 0, nil
+	return res, nil
+}
+
+// rollbackRequest turns an apply request into one that re-applies an
+// earlier release's render, exactly as it was stored.
+func rollbackRequest(req deploy.Request, to *deploy.Release, description string) (deploy.Request, error) {
+	objs, err := manifest.Parse(to.Render)
+	if err != nil {
+		return req, fmt.Errorf("release %d: its stored render does not parse: %w", to.Revision, err)
+	}
+	req.Objects, req.Render = objs, to.Render
+	req.Meta.Description = fmt.Sprintf(description, to.Revision)
+	req.Replaced = deploy.StatusRolledBack
+	return req, nil
 }
 
 // printWarnings shows the API server's warnings, as kubectl does, with

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/envctl/envctl/internal/live"
 	"github.com/envctl/envctl/internal/repo"
 	"github.com/spf13/pflag"
@@ -57,4 +59,20 @@ func (c *clusterFlags) target(env repo.Environment) live.Target {
 		t.Namespace = c.Overrides.Context.Namespace
 	}
 	return t
+}
+
+// connect returns the connection to t's cluster and t's namespace,
+// falling back to the context's namespace, else "default", as diff does.
+func connect(ctx context.Context, src *live.Clusters, t live.Target) (*live.Cluster, string, error) {
+	c, err := src.Connect(ctx, t.Context)
+	if err != nil {
+		return nil, "", err
+	}
+	ns := t.Namespace
+	if ns == "" {
+		if ns, err = src.DefaultNamespace(ctx, t); err != nil {
+			return nil, "", err
+		}
+	}
+	return c, ns, nil
 }

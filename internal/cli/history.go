@@ -66,15 +66,9 @@ func runHistory(ctx context.Context, opts *HistoryOptions) error {
 		return err
 	}
 	t := opts.Cluster.target(env)
-	c, err := src.Connect(ctx, t.Context)
+	c, ns, err := connect(ctx, src, t)
 	if err != nil {
 		return err
-	}
-	ns := t.Namespace
-	if ns == "" {
-		if ns, err = src.DefaultNamespace(ctx, t); err != nil {
-			return err
-		}
 	}
 	store := &deploy.Store{Client: c.Dynamic(), Namespace: ns, Environment: env.Name}
 	rels, err := store.List(ctx)

@@ -35,6 +35,7 @@ Exit codes: 0 success, 1 findings (invalid objects, drift), 2 usage or runtime e
 	cmd.AddCommand(
 		NewCmdApply(f, nil),
 		NewCmdHistory(f, nil),
+		NewCmdRollback(f, nil),
 		NewCmdBuild(f, nil),
 		NewCmdEnvs(f, nil),
 		NewCmdDiff(f, nil),

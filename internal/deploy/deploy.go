@@ -50,6 +50,9 @@ type Request struct {
 	Progress func(string)
 	// LockTTL is the lock's lifetime without renewal; 0 is LockTTL.
 	LockTTL time.Duration
+	// Replaced is the status the release this one replaces gets:
+	// superseded (the default), or rolled-back for a rollback.
+	Replaced Status
 }
 
 // Meta is what a release records about where it came from.
@@ -234,6 +237,9 @@ func (r *Request) defaults() {
 	if r.Meta.Description == "" {
 		r.Meta.Description = "apply"
 	}
+	if r.Replaced == "" {
+		r.Replaced = StatusSuperseded
+	}
 }
 
 // writer is a client for the apply's writes. It has no client-side rate
@@ -344,15 +350,15 @@ func execute(ctx context.Context, c *live.Cluster, dyn dynamic.Interface, req Re
 	if err != nil {
 		return rel, err
 	}
-	return rel, finishHistory(wctx, store, plan, req.HistoryMax)
+	return rel, finishHistory(wctx, store, plan, req.Replaced, req.HistoryMax)
 }
 
 // finishHistory marks the releases the new one replaces and drops the
 // oldest beyond max.
-func finishHistory(ctx context.Context, store *Store, plan *Plan, maxKept int) error {
+func finishHistory(ctx context.Context, store *Store, plan *Plan, replaced Status, maxKept int) error {
 	var errs []error
 	if p := plan.Previous; p != nil {
-		errs = append(errs, store.SetStatus(ctx, p, StatusSuperseded))
+		errs = append(errs, store.SetStatus(ctx, p, replaced))
 	}
 	for _, r := range plan.Leftover {
 		if r.Status == StatusPending {

@@ -314,6 +314,14 @@ func usedGenerations(liveObjs []*yaml.RNode, hist []*Release, keep int) map[stri
 	used := map[string]string{}
 	for _, o := range liveObjs {
 		id := idOf(o)
+		// The objects that keep old pod templates: what a rollout undo or
+		// a running Job goes back to. A Deployment's own template is the
+		// one this apply is replacing.
+		switch id.Group + "/" + id.Kind {
+		case "apps/ReplicaSet", "apps/ControllerRevision", "batch/Job":
+		default:
+			continue
+		}
 		m, err := o.Map()
 		if err != nil {
 			continue

@@ -301,3 +301,45 @@ func decode(u *unstructured.Unstructured, env string) *Release {
 	r.Name, r.rv = u.GetName(), u.GetResourceVersion()
 	return r
 }
+
+// wasDeployed: releases that were live at some time.
+func (r *Release) wasDeployed() bool {
+	return r.Status == StatusDeployed || r.Status == StatusSuperseded || r.Status == StatusRolledBack
+}
+
+// RollbackTarget picks the release a rollback re-applies: revision rev,
+// or when rev is 0 the newest release that was deployed before the
+// current one. hist is newest first, as Store.List returns it.
+func RollbackTarget(env string, hist []*Release, rev int) (*Release, error) {
+	if rev > 0 {
+		for _, r := range hist {
+			if r.Revision != rev {
+				continue
+			}
+			switch {
+			case r.Status == StatusUnreadable:
+				return nil, fmt.Errorf("release %d of %s is unreadable (%s): it cannot be rolled back to", rev, env, r.ReadError)
+			case !r.wasDeployed():
+				return nil, fmt.Errorf("release %d of %s is %s: roll back to a release that was deployed (envctl history %s)", rev, env, r.Status, env)
+			}
+			return r, nil
+		}
+		return nil, &NoRevisionError{Environment: env, Revision: rev}
+	}
+	current := -1
+	for i, r := range hist {
+		if r.Status == StatusDeployed {
+			current = i
+			break
+		}
+	}
+	if current < 0 {
+		return nil, fmt.Errorf("%s has no deployed release to roll back from (envctl history %s)", env, env)
+	}
+	for _, r := range hist[current+1:] {
+		if r.wasDeployed() {
+			return r, nil
+		}
+	}
+	return nil, fmt.Errorf("%s has no release deployed before %d to roll back to", env, hist[current].Revision)
+}
