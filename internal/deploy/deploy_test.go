@@ -156,7 +156,7 @@ func TestApplyRecordsReleasesPrunesByInventoryAndKeepsGenerations(t *testing.T) 
 	e := newEnv(t)
 	e.tc.CompleteRollouts(t, e.ns)
 
-	req := e.request(app("aaaaaaaaaa", "nginx:1", 2, true))
+	req := e.request(app("cccccccccc", "nginx:1", 2, true))
 	req.Wait = true
 	res := e.apply(req)
 	if res.Release == nil || res.Release.Status != deploy.StatusDeployed || res.Release.Revision != 1 {
@@ -165,12 +165,12 @@ func TestApplyRecordsReleasesPrunesByInventoryAndKeepsGenerations(t *testing.T) 
 	if got := res.Plan.Count(deploy.ActionCreate); got != 3 {
 		t.Errorf("first apply created %d objects, want 3", got)
 	}
-	if !e.exists(services, "web") || !e.exists(configMaps, "app-config-aaaaaaaaaa") {
+	if !e.exists(services, "web") || !e.exists(configMaps, "app-config-cccccccccc") {
 		t.Fatal("objects not created")
 	}
 
 	// Nothing changed: nothing is written, not even the lock or a release.
-	res = e.apply(e.request(app("aaaaaaaaaa", "nginx:1", 2, true)))
+	res = e.apply(e.request(app("cccccccccc", "nginx:1", 2, true)))
 	if res.Release != nil || !res.Plan.Empty() {
 		t.Fatalf("re-apply wrote release %+v, plan %+v", res.Release, res.Plan.Steps)
 	}
@@ -188,12 +188,12 @@ func TestApplyRecordsReleasesPrunesByInventoryAndKeepsGenerations(t *testing.T) 
 	if e.exists(services, "web") {
 		t.Error("the Service the render lost was not pruned")
 	}
-	if !e.exists(configMaps, "app-config-aaaaaaaaaa") {
+	if !e.exists(configMaps, "app-config-cccccccccc") {
 		t.Error("the old ConfigMap generation was pruned; release 1 still renders it")
 	}
 	var retained bool
 	for _, it := range res.Release.Inventory {
-		if it.Name == "app-config-aaaaaaaaaa" && it.Retained {
+		if it.Name == "app-config-cccccccccc" && it.Retained {
 			retained = true
 		}
 	}
@@ -216,7 +216,7 @@ func TestApplyRecordsReleasesPrunesByInventoryAndKeepsGenerations(t *testing.T) 
 // manager, and --force-conflicts takes it.
 func TestApplyConflictNamesFieldAndManager(t *testing.T) {
 	e := newEnv(t)
-	e.apply(e.request(app("aaaaaaaaaa", "nginx:1", 2, false)))
+	e.apply(e.request(app("cccccccccc", "nginx:1", 2, false)))
 
 	scale := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "apps/v1", "kind": "Deployment",
@@ -226,7 +226,7 @@ func TestApplyConflictNamesFieldAndManager(t *testing.T) {
 	if _, err := e.dyn.Resource(deployments).Namespace(e.ns).Apply(context.Background(), "web", scale, metav1.ApplyOptions{FieldManager: "hpa-like", Force: true}); err != nil {
 		t.Fatal(err)
 	}
-	req := e.request(app("aaaaaaaaaa", "nginx:1", 3, false))
+	req := e.request(app("cccccccccc", "nginx:1", 3, false))
 	_, err := deploy.Apply(context.Background(), e.c, req)
 	var ce *deploy.ConflictError
 	if !errors.As(err, &ce) {
@@ -265,7 +265,7 @@ func TestApplyFailsAtOnceWhileLockedAndTakesOverAStaleLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = deploy.Apply(context.Background(), e.c, e.request(app("aaaaaaaaaa", "nginx:1", 1, false)))
+	_, err = deploy.Apply(context.Background(), e.c, e.request(app("cccccccccc", "nginx:1", 1, false)))
 	var le *deploy.LockedError
 	if !errors.As(err, &le) || le.Holder != "alice on ci (pid 1)" {
 		t.Fatalf("want a locked error naming alice, got %v", err)
@@ -277,7 +277,7 @@ func TestApplyFailsAtOnceWhileLockedAndTakesOverAStaleLock(t *testing.T) {
 	// The holder dies: its lease is no longer renewed.
 	stopRenewing(t, e, other)
 	time.Sleep(2500 * time.Millisecond)
-	req := e.request(app("aaaaaaaaaa", "nginx:1", 1, false))
+	req := e.request(app("cccccccccc", "nginx:1", 1, false))
 	res := e.apply(req)
 	if res.TookOverLock == nil || res.TookOverLock.Holder != "alice on ci (pid 1)" {
 		t.Errorf("took over %+v", res.TookOverLock)
@@ -307,7 +307,7 @@ func stopRenewing(t *testing.T, e *env, l *deploy.Lock) {
 
 func TestApplyWaitTimesOutNamingTheWorkload(t *testing.T) {
 	e := newEnv(t) // no CompleteRollouts: nothing ever becomes ready
-	req := e.request(app("aaaaaaaaaa", "nginx:1", 1, false))
+	req := e.request(app("cccccccccc", "nginx:1", 1, false))
 	req.Wait, req.Timeout = true, 2*time.Second
 	_, err := deploy.Apply(context.Background(), e.c, req)
 	var nr *deploy.NotReadyError
@@ -403,7 +403,7 @@ spec:
 
 func TestHandEditedReleaseIsUnreadableAndApplyStillWorks(t *testing.T) {
 	e := newEnv(t)
-	e.apply(e.request(app("aaaaaaaaaa", "nginx:1", 1, false)))
+	e.apply(e.request(app("cccccccccc", "nginx:1", 1, false)))
 	ri := e.dyn.Resource(secrets).Namespace(e.ns)
 	u, err := ri.Get(context.Background(), deploy.SecretName(e.name, 1), metav1.GetOptions{})
 	if err != nil {
@@ -419,7 +419,7 @@ func TestHandEditedReleaseIsUnreadableAndApplyStillWorks(t *testing.T) {
 	if len(h) != 1 || h[0].Status != deploy.StatusUnreadable || !strings.Contains(h[0].ReadError, "gzip") {
 		t.Fatalf("history %+v", h[0])
 	}
-	res := e.apply(e.request(app("aaaaaaaaaa", "nginx:2", 1, false)))
+	res := e.apply(e.request(app("cccccccccc", "nginx:2", 1, false)))
 	if res.Release.Revision != 2 || res.Release.Status != deploy.StatusDeployed {
 		t.Fatalf("apply after a hand edit: %+v", res.Release)
 	}
@@ -429,10 +429,10 @@ func TestHandEditedReleaseIsUnreadableAndApplyStillWorks(t *testing.T) {
 // prunes what the killed one had in its inventory and marks it failed.
 func TestKilledApplyIsFinishedByTheNext(t *testing.T) {
 	e := newEnv(t)
-	e.apply(e.request(app("aaaaaaaaaa", "nginx:1", 1, false)))
+	e.apply(e.request(app("cccccccccc", "nginx:1", 1, false)))
 	// The killed apply would have created the Service.
 	ctx, cancel := context.WithCancel(context.Background())
-	req := e.request(app("aaaaaaaaaa", "nginx:1", 1, true))
+	req := e.request(app("cccccccccc", "nginx:1", 1, true))
 	req.Confirm = func(*deploy.Plan) (bool, error) { return true, nil }
 	req.Progress = func(line string) {
 		if strings.Contains(line, "Service") {
@@ -441,7 +441,7 @@ func TestKilledApplyIsFinishedByTheNext(t *testing.T) {
 	}
 	_, _ = deploy.Apply(ctx, e.c, req)
 	// Back to the render without the Service.
-	res := e.apply(e.request(app("aaaaaaaaaa", "nginx:1", 1, false)))
+	res := e.apply(e.request(app("cccccccccc", "nginx:1", 1, false)))
 	if e.exists(services, "web") {
 		t.Errorf("the Service the killed apply created was not pruned; plan %+v", res.Plan.Steps)
 	}
@@ -480,7 +480,7 @@ subjects: [{kind: User, name: reader, apiGroup: rbac.authorization.k8s.io}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = deploy.Apply(context.Background(), c, e.request(app("aaaaaaaaaa", "nginx:1", 1, true)))
+	_, err = deploy.Apply(context.Background(), c, e.request(app("cccccccccc", "nginx:1", 1, true)))
 	var pe *deploy.PermissionError
 	if !errors.As(err, &pe) {
 		t.Fatalf("want a permission error, got %v", err)
@@ -496,7 +496,7 @@ subjects: [{kind: User, name: reader, apiGroup: rbac.authorization.k8s.io}]
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("missing:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if e.exists(configMaps, "app-config-aaaaaaaaaa") || e.exists(services, "web") || len(e.history()) != 0 {
+	if e.exists(configMaps, "app-config-cccccccccc") || e.exists(services, "web") || len(e.history()) != 0 {
 		t.Error("an apply without every permission wrote")
 	}
 }
