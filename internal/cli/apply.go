@@ -276,12 +276,17 @@ func (d *deployment) run(ctx context.Context, req deploy.Request) (*deploy.Resul
 	switch {
 	case res.Declined:
 		fmt.Fprintf(f.IO.ErrOut, "envctl: %s: not applied\n", d.env)
+	case res.Release == nil && req.Plan.Deleting:
+		fmt.Fprintf(f.IO.Out, "%s: nothing to delete\n", d.env)
 	case res.Release == nil:
 		fmt.Fprintf(f.IO.Out, "%s: nothing to apply (%s in sync)\n", d.env, report.Plural(len(req.Objects), "object", "objects"))
+	case req.Plan.Deleting:
+		rel := res.Release
+		fmt.Fprintf(f.IO.Out, "%s: release %d deleted: %d deleted (%s)\n", d.env, rel.Revision, rel.Pruned, time.Since(start).Round(100*time.Millisecond))
 	default:
 		rel := res.Release
-		fmt.Fprintf(f.IO.Out, "%s: release %d deployed (%s): %d created, %d changed, %d pruned, %d unchanged (%s)\n",
-			d.env, rel.Revision, rel.Description, rel.Created, rel.Changed, rel.Pruned, rel.Unchanged, time.Since(start).Round(100*time.Millisecond))
+		fmt.Fprintf(f.IO.Out, "%s: release %d %s (%s): %d created, %d changed, %d pruned, %d unchanged (%s)\n",
+			d.env, rel.Revision, rel.Status, rel.Description, rel.Created, rel.Changed, rel.Pruned, rel.Unchanged, time.Since(start).Round(100*time.Millisecond))
 	}
 	return res, nil
 }

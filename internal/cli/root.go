@@ -36,6 +36,8 @@ Exit codes: 0 success, 1 findings (invalid objects, drift), 2 usage or runtime e
 		NewCmdApply(f, nil),
 		NewCmdHistory(f, nil),
 		NewCmdRollback(f, nil),
+		NewCmdGC(f, nil),
+		NewCmdDelete(f, nil),
 		NewCmdBuild(f, nil),
 		NewCmdEnvs(f, nil),
 		NewCmdDiff(f, nil),

@@ -236,6 +236,9 @@ func (r *Request) defaults() {
 	}
 	if r.Meta.Description == "" {
 		r.Meta.Description = "apply"
+		if r.Plan.Deleting {
+			r.Meta.Description = "delete"
+		}
 	}
 	if r.Replaced == "" {
 		r.Replaced = StatusSuperseded
@@ -338,6 +341,9 @@ func execute(ctx context.Context, c *live.Cluster, dyn dynamic.Interface, req Re
 			}
 		}
 		rel.Status = StatusDeployed
+		if req.Plan.Deleting {
+			rel.Status = StatusDeleted
+		}
 	} else {
 		rel.Status, rel.Error = StatusFailed, err.Error()
 	}

@@ -133,6 +133,9 @@ type PlanOptions struct {
 	// Ignore are the repository's drift ignore rules (fields managed
 	// elsewhere do not make an object "changed").
 	Ignore []drift.IgnoreRule
+	// Deleting plans envctl delete: nothing desired, and old generations
+	// go with the rest.
+	Deleting bool
 }
 
 // Target is the environment an apply deploys.
@@ -153,19 +156,21 @@ func MakePlan(ctx context.Context, c *live.Cluster, t Target, desired []*yaml.RN
 		return nil, err
 	}
 	p.History = hist
+	// Releases older than the newest deployed one, or than a delete, have
+	// nothing left to prune.
+	settled := false
 	for _, r := range hist {
 		if p.Revision == 0 {
 			p.Revision = r.Revision + 1
 		}
-		switch r.Status {
-		case StatusDeployed:
-			if p.Previous == nil {
-				p.Previous = r
-			}
-		case StatusPending, StatusFailed:
-			if p.Previous == nil {
-				p.Leftover = append(p.Leftover, r)
-			}
+		switch {
+		case settled:
+		case r.Status == StatusDeployed:
+			p.Previous, settled = r, true
+		case r.Status == StatusDeleted:
+			settled = true
+		case r.Status == StatusPending, r.Status == StatusFailed:
+			p.Leftover = append(p.Leftover, r)
 		}
 	}
 	if p.Revision == 0 {
@@ -294,6 +299,9 @@ func MakePlan(ctx context.Context, c *live.Cluster, t Target, desired []*yaml.RN
 			case id.Group == "" && id.Kind == "PersistentVolumeClaim" && !opts.PruneData:
 				s.Action, s.Why = ActionKeep, "pruned only with --prune-data"
 			default:
+				if opts.Deleting {
+					break
+				}
 				if why := used[id.Kind+"/"+id.Namespace+"/"+id.Name]; why != "" {
 					s.Action, s.Why = ActionRetain, why
 				} else if _, hashed := drift.HashedBase(id.Name); hashed && unsure != "" && id.Group == "" {
