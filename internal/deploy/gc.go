@@ -125,4 +125,3 @@ func GC(ctx context.Context, c *live.Cluster, t Target, keep int, dryRun bool, h
 	full.Inventory = slices.DeleteFunc(full.Inventory, func(it Item) bool { return it.Retained && gone[keyOf(it.ObjectID)] })
 	return res, store.Update(ctx, full)
 }
-
