@@ -6,7 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/envctl/envctl/internal/deploy"
 	"github.com/envctl/envctl/internal/drift"
 	"github.com/envctl/envctl/internal/live"
 	"github.com/envctl/envctl/internal/manifest"
@@ -21,6 +23,7 @@ type DiffOptions struct {
 	Args    []string
 	All     bool
 	Live    []string
+	Release int
 	Output  string
 	Render  renderFlags
 	Cluster clusterFlags
@@ -37,8 +40,11 @@ context and namespace from envctl.yaml, or --context/-n), or with a snapshot
 file taken by 'envctl snapshot' (--live).
 
 Drift is a field the repository declares whose live value differs, an object
-the repository declares that is missing, or an orphan: a live object that
-carries the environment's selector labels but is no longer rendered. Fields
+the repository declares that is missing, or an orphan: a live object that is
+no longer rendered and that envctl apply's latest release applied (for an
+environment envctl never deployed: one that carries the environment's
+selector labels). --release REV compares the cluster with what release REV
+applied instead of with the repository. Fields
 that exist only live (server defaults, status, controller annotations, labels
 added by hand) are not drift, unless the live object shows the repository
 declared them earlier (last-applied annotation or managedFields) and they
@@ -76,6 +82,7 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.All, "all", false, "compare every registered environment")
 	fl.StringSliceVar(&opts.Live, "live", nil, "compare with objects from these snapshot files or directories instead of a cluster")
+	fl.IntVar(&opts.Release, "release", 0, "compare the cluster with this release's stored render (envctl history) instead of the repository's")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, markdown or junit")
 	// Fails only for a flag that does not exist; -o is defined just above.
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(drift.Formats(), cobra.ShellCompDirectiveNoFileComp))
@@ -95,6 +102,9 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 		return err
 	}
 	var src live.Source
+	if opts.Release < 0 || opts.Release > 0 && (len(envs) != 1 || len(opts.Live) > 0) {
+		return usageErrorf("--release REV compares one environment's cluster with its release REV (from envctl history), not with --live")
+	}
 	if len(opts.Live) > 0 {
 		if len(envs) != 1 {
 			return usageErrorf("--live compares one environment, got %d", len(envs))
@@ -122,7 +132,7 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	for i, rd := range rendered {
 		g.Go(func() error {
 			var err error
-			reports[i], problems[i], err = diffOne(gctx, src, opts.Cluster.target(rd.Env), rd, ignoreRules(r.Config, rd.Env))
+			reports[i], problems[i], err = diffOne(gctx, src, opts.Cluster.target(rd.Env), rd, ignoreRules(r.Config, rd.Env), opts.Release)
 			if err != nil {
 				return fmt.Errorf("%s: %w", rd.Env.Name, err)
 			}
@@ -161,23 +171,93 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 // cluster with up to 8 LISTs in flight (live.Query.Jobs).
 const diffJobs = 4
 
-// diffOne compares one rendered environment with what is live.
-func diffOne(ctx context.Context, src live.Source, t live.Target, rd render.Rendered, ignore []drift.IgnoreRule) (*drift.Report, []live.Problem, error) {
+// diffOne compares one rendered environment (or, with release > 0, that
+// release's stored render) with what is live.
+func diffOne(ctx context.Context, src live.Source, t live.Target, rd render.Rendered, ignore []drift.IgnoreRule, release int) (*drift.Report, []live.Problem, error) {
 	desired, err := manifest.Parse(rd.Result.YAML)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parsing the rendered objects: %w", err)
+	}
+	opts := drift.Options{Environment: rd.Env.Name, Ignore: ignore, Selector: t.Selector}
+	if cs, ok := src.(*live.Clusters); ok {
+		h, err := releases(ctx, cs, t, rd.Env.Name, release)
+		if err != nil {
+			return nil, nil, err
+		}
+		if h.release != nil {
+			if desired, err = manifest.Parse(h.release.Render); err != nil {
+				return nil, nil, fmt.Errorf("release %d: its stored render does not parse: %w", release, err)
+			}
+		}
+		if h.inventory != nil {
+			// envctl deployed it: what the latest release applied is what
+			// can be orphaned, labels or not.
+			opts.Selector, opts.Inventory = nil, h.inventory
+			t.Selector = nil
+			for _, id := range h.inventory {
+				t.Kinds = append(t.Kinds, schema.GroupVersionKind{Group: id.Group, Version: id.Version, Kind: id.Kind})
+				if id.Namespace != "" {
+					t.Namespaces = append(t.Namespaces, id.Namespace)
+				}
+			}
+		}
+	} else if release > 0 {
+		return nil, nil, usageErrorf("--release reads the cluster's release history; it cannot be used with --live")
 	}
 	st, err := live.ReadFor(ctx, src, t, desired)
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := drift.Compare(st.Desired, st.Live, drift.Options{
-		Environment:      rd.Env.Name,
-		DefaultNamespace: st.Namespace,
-		Ignore:           ignore,
-		Selector:         t.Selector,
-	})
+	opts.DefaultNamespace = st.Namespace
+	rep, err := drift.Compare(st.Desired, st.Live, opts)
 	return rep, st.Problems, err
+}
+
+// history is what diff takes from an environment's releases.
+type history struct {
+	// inventory is what the newest deployed release applied (nil when
+	// envctl never deployed the environment, or its releases cannot be
+	// read: then the selector finds orphans, as before).
+	inventory []drift.ObjectID
+	// release is the one --release asked for.
+	release *deploy.Release
+}
+
+func releases(ctx context.Context, src *live.Clusters, t live.Target, env string, rev int) (history, error) {
+	var h history
+	c, ns, err := connect(ctx, src, t)
+	if err != nil {
+		return h, err
+	}
+	rels, err := (&deploy.Store{Client: c.Dynamic(), Namespace: ns, Environment: env}).List(ctx)
+	switch {
+	case err != nil && rev > 0:
+		return h, err
+	case err != nil:
+		// diff needs only get and list on the rendered kinds; a user who
+		// may not list Secrets gets the selector's orphans.
+		return h, nil
+	}
+	for _, r := range rels {
+		if r.Status == deploy.StatusDeployed && h.inventory == nil {
+			h.inventory = []drift.ObjectID{}
+			for _, it := range r.Inventory {
+				if !it.Retained {
+					h.inventory = append(h.inventory, it.ObjectID)
+				}
+			}
+		}
+		if rev > 0 && r.Revision == rev {
+			if r.Status == deploy.StatusUnreadable {
+				return h, fmt.Errorf("release %d of %s is unreadable: %s", rev, env, r.ReadError)
+			}
+			h.release = r
+		}
+	}
+	if rev > 0 && h.release == nil {
+		return h, &deploy.NoRevisionError{Environment: env, Revision: rev}
+	}
+	return h, nil
 }
 
 // ignoreRules are the repository-wide rules plus the environment's own.

@@ -30,6 +30,8 @@ type comparer struct {
 	rules    []rule
 	renames  map[renameKey]ObjectID
 	desired  map[key]*object
+	// inventory is Options.Inventory by key, built on first use.
+	inventory map[key]bool
 }
 
 // Compare compares the desired objects (the repository's rendering) with
@@ -70,7 +72,7 @@ func Compare(desired, live []*yaml.RNode, opts Options) (*Report, error) {
 	c.pairHashedGenerators(p, lObjs)
 	rolls := attributeRolls(p)
 	results := c.walkPairs(p, rolls)
-	if opts.Selector != nil {
+	if opts.Selector != nil || opts.Inventory != nil {
 		results = append(results, c.orphans(lObjs, p.consumed, p.kept, desiredByKey, liveByKey)...)
 	}
 	return finishReport(opts.Environment, results), nil
@@ -388,6 +390,15 @@ func isClaimOf(claims map[string]bool, id ObjectID) bool {
 }
 
 func (c *comparer) selected(l *object) bool {
+	if c.opts.Inventory != nil {
+		if c.inventory == nil {
+			c.inventory = map[key]bool{}
+			for _, id := range c.opts.Inventory {
+				c.inventory[id.key()] = true
+			}
+		}
+		return c.inventory[l.id.key()]
+	}
 	for k, v := range c.opts.Selector {
 		lv, ok := l.labels[k]
 		if !ok || !isScalar(lv) || fmt.Sprint(lv) != v {

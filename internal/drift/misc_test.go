@@ -169,3 +169,40 @@ func TestRollsCoverEveryWorkloadKind(t *testing.T) {
 		t.Errorf("summary %+v", r.Summary)
 	}
 }
+
+func TestInventoryReplacesTheSelectorForOrphans(t *testing.T) {
+	desired := parseObjects(t, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: kept, namespace: ns}
+data: {a: "1"}
+`)
+	live := parseObjects(t, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: kept, namespace: ns}
+data: {a: "1"}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: applied-then-dropped, namespace: ns}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: labelled-by-hand, namespace: ns, labels: {env: dev}}
+`)
+	rep, err := Compare(desired, live, Options{
+		Selector:  map[string]string{"env": "dev"},
+		Inventory: []ObjectID{{Version: "v1", Kind: "ConfigMap", Namespace: "ns", Name: "kept"}, {Version: "v1", Kind: "ConfigMap", Namespace: "ns", Name: "applied-then-dropped"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var orphans []string
+	for _, o := range rep.Objects {
+		if o.Status == StatusOrphaned {
+			orphans = append(orphans, o.ID.Name)
+		}
+	}
+	if len(orphans) != 1 || orphans[0] != "applied-then-dropped" {
+		t.Errorf("orphans %v, want [applied-then-dropped]", orphans)
+	}
+}

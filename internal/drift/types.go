@@ -29,6 +29,12 @@ type Options struct {
 	// selects every live object.
 	Selector map[string]string
 
+	// Inventory, when not nil, replaces Selector for orphan detection: the
+	// objects a deploy tool recorded applying (envctl's latest release).
+	// A live object in it that is not rendered is an orphan, whatever its
+	// labels; one with the labels that was never applied is not.
+	Inventory []ObjectID
+
 	// FieldManagers are the server-side-apply field managers whose
 	// managedFields entries (operation Apply) count as "declared by the
 	// repository earlier". Update entries never count, whatever the manager

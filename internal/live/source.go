@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -22,6 +23,10 @@ type Target struct {
 	Namespace string
 	// Selector narrows every read to the environment's objects.
 	Selector map[string]string
+	// Kinds and Namespaces are read beside the desired objects' own: those
+	// of a deploy's inventory, whose objects the render may have lost.
+	Kinds      []schema.GroupVersionKind
+	Namespaces []string
 }
 
 // Source gives the live objects of a target.
@@ -61,7 +66,10 @@ func ReadFor(ctx context.Context, src Source, t Target, desired []*yaml.RNode) (
 			return nil, err
 		}
 	}
-	res, err := src.Read(ctx, t, QueryFor(desired, ns, t.Selector))
+	q := QueryFor(desired, ns, t.Selector)
+	q.Kinds = union(q.Kinds, t.Kinds, func(k schema.GroupVersionKind) string { return k.String() })
+	q.Namespaces = union(q.Namespaces, t.Namespaces, func(n string) string { return n })
+	res, err := src.Read(ctx, t, q)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +116,20 @@ func QueryFor(desired []*yaml.RNode, defaultNS string, selector map[string]strin
 		q.Selector = labels.SelectorFromSet(selector).String()
 	}
 	return q
+}
+
+// union returns a and the items of b not in a, sorted by key.
+func union[T any](a, b []T, key func(T) string) []T {
+	seen := map[string]bool{}
+	var out []T
+	for _, x := range append(slices.Clone(a), b...) {
+		if k := key(x); k != "" && !seen[k] {
+			seen[k] = true
+			out = append(out, x)
+		}
+	}
+	slices.SortFunc(out, func(x, y T) int { return strings.Compare(key(x), key(y)) })
+	return out
 }
 
 // readable drops desired objects of kinds that could not be read
