@@ -1,7 +1,16 @@
 package main
 
 import (
+	"context"
 	"maps"
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/envctl/envctl/bench/gen"
 	"path/filepath"
 	"testing"
 
@@ -55,6 +64,42 @@ func TestApplyScripts(t *testing.T) {
 			stop, err := c.StartRollouts(ns)
 			ts.Check(err)
 			ts.Defer(stop)
+		}
+	}
+	// gen-repo DIR ENVS OBJECTS writes a generated repository (bench/gen).
+	cmds["gen-repo"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 3 {
+			ts.Fatalf("usage: gen-repo DIR ENVS OBJECTS")
+		}
+		envs, err1 := strconv.Atoi(args[1])
+		objs, err2 := strconv.Atoi(args[2])
+		if err1 != nil || err2 != nil {
+			ts.Fatalf("gen-repo: ENVS and OBJECTS are numbers")
+		}
+		ts.Check(gen.Write(ts.MkAbs(args[0]), gen.Spec{Envs: envs, Objects: objs}))
+	}
+	// wait-objects NAMESPACE RESOURCE N waits (up to a minute) until the
+	// namespace holds at least N objects of the resource.
+	cmds["wait-objects"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 3 {
+			ts.Fatalf("usage: wait-objects NAMESPACE RESOURCE N")
+		}
+		n, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		dc, err := dynamic.NewForConfig(c.RESTConfig(testcluster.UserAdmin))
+		ts.Check(err)
+		gvr := schema.GroupVersionResource{Version: "v1", Resource: args[1]}
+		deadline := time.Now().Add(time.Minute)
+		for {
+			l, err := dc.Resource(gvr).Namespace(args[0]).List(context.Background(), metav1.ListOptions{})
+			ts.Check(err)
+			if len(l.Items) >= n {
+				return
+			}
+			if time.Now().After(deadline) {
+				ts.Fatalf("wait-objects: %d %s in %s after a minute, want %d", len(l.Items), args[1], args[0], n)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	testscript.Run(t, testscript.Params{

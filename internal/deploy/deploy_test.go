@@ -500,3 +500,46 @@ subjects: [{kind: User, name: reader, apiGroup: rbac.authorization.k8s.io}]
 		t.Error("an apply without every permission wrote")
 	}
 }
+
+// Two applies of one environment at once: one deploys, the other fails at
+// once naming the holder or, when it got the lock after the first was
+// done, finds nothing to do. Never two releases of one revision.
+func TestTwoAppliesAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.tc.CompleteRollouts(t, e.ns)
+	errs := make(chan error, 2)
+	results := make(chan *deploy.Result, 2)
+	for range 2 {
+		go func() {
+			req := e.request(app("cccccccccc", "nginx:1", 2, true))
+			req.Wait = true
+			res, err := deploy.Apply(context.Background(), e.c, req)
+			errs <- err
+			results <- res
+		}()
+	}
+	deployed, locked, nothing := 0, 0, 0
+	for range 2 {
+		err, res := <-errs, <-results
+		var le *deploy.LockedError
+		switch {
+		case errors.As(err, &le):
+			locked++
+			if !strings.Contains(le.Holder, "tester on ") {
+				t.Errorf("holder %q", le.Holder)
+			}
+		case err != nil:
+			t.Fatalf("apply: %v", err)
+		case res.Release != nil:
+			deployed++
+		default:
+			nothing++
+		}
+	}
+	if deployed != 1 || locked+nothing != 1 {
+		t.Errorf("deployed %d, locked out %d, nothing to do %d", deployed, locked, nothing)
+	}
+	if got := statuses(e.history()); got != "1:deployed" {
+		t.Errorf("history %s", got)
+	}
+}

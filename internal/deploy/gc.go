@@ -80,7 +80,7 @@ func GC(ctx context.Context, c *live.Cluster, t Target, keep int, dryRun bool, h
 	for _, o := range lv.Objects {
 		byKey[keyOf(idOf(o))] = o
 	}
-	used := usedGenerations(lv.Objects, hist, keep)
+	used := usedGenerations(lv.Objects, hist, keep, nil)
 	var doomed []*Step
 	gone := map[drift.ObjectID]bool{}
 	for _, it := range retained {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -74,7 +75,8 @@ func Acquire(ctx context.Context, client dynamic.Interface, ns, env, holder stri
 	secs := int32(ttl / time.Second)
 	want := &coordv1.Lease{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "coordination.k8s.io/v1", Kind: "Lease"},
-		ObjectMeta: metav1.ObjectMeta{Name: l.name, Namespace: ns, Labels: map[string]string{LabelEnvironment: env, labelManagedBy: "envctl"}},
+		ObjectMeta: metav1.ObjectMeta{Name: l.name, Namespace: ns, Labels: map[string]string{LabelEnvironment: env, labelManagedBy: "envctl"},
+			Annotations: map[string]string{annotationHost: hostname(), annotationPID: strconv.Itoa(os.Getpid())}},
 		Spec: coordv1.LeaseSpec{
 			HolderIdentity:       &holder,
 			LeaseDurationSeconds: &secs,
@@ -133,7 +135,7 @@ func (l *Lock) takeOver(ctx context.Context, env string, want *coordv1.Lease) (*
 	if t := cur.Spec.RenewTime; t != nil {
 		renewed = t.Time
 	}
-	if time.Since(renewed) < ttl {
+	if time.Since(renewed) < ttl && !holderGone(cur) {
 		return nil, held
 	}
 	want.ResourceVersion = cur.ResourceVersion
@@ -150,6 +152,29 @@ func (l *Lock) takeOver(ctx context.Context, env string, want *coordv1.Lease) (*
 	}
 	l.TookOver = held
 	return fromUnstructuredLease(got)
+}
+
+// Where a lock's holder runs, so that a lock left by a process killed on
+// this very host is taken over at once instead of after its TTL.
+const (
+	annotationHost = "envctl.dev/holder-host"
+	annotationPID  = "envctl.dev/holder-pid"
+)
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// holderGone reports whether the lease's holder ran on this host as a
+// process that no longer exists.
+func holderGone(l *coordv1.Lease) bool {
+	host := l.Annotations[annotationHost]
+	pid, err := strconv.Atoi(l.Annotations[annotationPID])
+	if host == "" || host != hostname() || err != nil || pid <= 0 {
+		return false
+	}
+	return !processAlive(pid)
 }
 
 func (l *Lock) renew() {

@@ -285,7 +285,13 @@ func MakePlan(ctx context.Context, c *live.Cluster, t Target, desired []*yaml.RN
 	p.Steps = steps
 
 	if !opts.NoPrune {
-		used := usedGenerations(res.Objects, hist, opts.KeepGenerations)
+		current := map[string]bool{}
+		for _, st := range steps {
+			if base, ok := drift.HashedBase(st.ID.Name); ok && st.ID.Group == "" {
+				current[st.ID.Kind+"/"+st.ID.Namespace+"/"+base] = true
+			}
+		}
+		used := usedGenerations(res.Objects, hist, opts.KeepGenerations, current)
 		for _, id := range candidates {
 			l := liveByKey[keyOf(id)]
 			if l == nil {
@@ -317,8 +323,11 @@ func MakePlan(ctx context.Context, c *live.Cluster, t Target, desired []*yaml.RN
 // usedGenerations says, for each hashed ConfigMap or Secret
 // ("Kind/namespace/name"), why it must stay: a live ReplicaSet,
 // ControllerRevision or Job uses it, or one of the last keep deployed
-// releases rendered it.
-func usedGenerations(liveObjs []*yaml.RNode, hist []*Release, keep int) map[string]string {
+// releases rendered it and current, the generators the new render still
+// has ("Kind/namespace/base"), has a newer generation of it: one whose
+// generator left the repository goes with the rest, unless in use. A nil
+// current keeps every recent generation (gc, which renders nothing).
+func usedGenerations(liveObjs []*yaml.RNode, hist []*Release, keep int, current map[string]bool) map[string]string {
 	used := map[string]string{}
 	for _, o := range liveObjs {
 		id := idOf(o)
@@ -355,7 +364,7 @@ func usedGenerations(liveObjs []*yaml.RNode, hist []*Release, keep int) map[stri
 			if it.Retained {
 				continue
 			}
-			if _, ok := drift.HashedBase(it.Name); ok {
+			if base, ok := drift.HashedBase(it.Name); ok && (current == nil || current[it.Kind+"/"+it.Namespace+"/"+base]) {
 				key := it.Kind + "/" + it.Namespace + "/" + it.Name
 				if used[key] == "" {
 					used[key] = fmt.Sprintf("rendered by release %d", r.Revision)
