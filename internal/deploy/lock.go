@@ -74,7 +74,7 @@ func Acquire(ctx context.Context, client dynamic.Interface, ns, env, holder stri
 	now := metav1.NewMicroTime(time.Now())
 	secs := int32(ttl / time.Second)
 	want := &coordv1.Lease{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "coordination.k8s.io/v1", Kind: "Lease"},
+		TypeMeta: metav1.TypeMeta{APIVersion: "coordination.k8s.io/v1", Kind: "Lease"},
 		ObjectMeta: metav1.ObjectMeta{Name: l.name, Namespace: ns, Labels: map[string]string{LabelEnvironment: env, labelManagedBy: "envctl"},
 			Annotations: map[string]string{annotationHost: hostname(), annotationPID: strconv.Itoa(os.Getpid())}},
 		Spec: coordv1.LeaseSpec{
