@@ -198,11 +198,6 @@ func applyOne(ctx context.Context, opts *ApplyOptions, src *live.Clusters, rd re
 		}
 		return plan.Count(deploy.ActionCreate) + plan.Count(deploy.ActionChange) + plan.Count(deploy.ActionPrune), nil
 	}
-	if req.Meta.User, err = c.WhoAmI(ctx); err != nil {
-		// Older servers (before 1.28) have no SelfSubjectReview; the
-		// release records no user rather than failing the apply.
-		req.Meta.User = ""
-	}
 	d := deployment{f: f, c: c, env: rd.Env.Name, yes: opts.Deploy.Yes, line: line, question: "Apply these changes to %s?"}
 	res, err := d.run(ctx, req)
 	var nr *deploy.NotReadyError

@@ -69,7 +69,6 @@ func runDelete(ctx context.Context, opts *DeleteOptions) error {
 	req := opts.Deploy.request(env.Name, ns, nil)
 	req.Plan.Deleting = true
 	req.Meta.Version = version.Read().Version
-	req.Meta.User, _ = c.WhoAmI(ctx)
 	line := progress.New(f.IO.ErrOut)
 	defer line.Clear()
 	req.Progress = func(msg string) { line.Show("%s: %s", env.Name, msg) }

@@ -105,9 +105,6 @@ func runRollback(ctx context.Context, opts *RollbackOptions) error {
 	}
 	req.Meta.Version = version.Read().Version
 	req.Meta.Commit, req.Meta.Dirty = to.Commit, to.Dirty
-	if req.Meta.User, err = c.WhoAmI(ctx); err != nil {
-		req.Meta.User = ""
-	}
 
 	// What the rollback changes, as diff shows it.
 	st, err := live.ReadFor(ctx, src, live.Target{Context: t.Context, Namespace: ns}, req.Objects)

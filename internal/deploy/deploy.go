@@ -93,6 +93,12 @@ func Apply(ctx context.Context, c *live.Cluster, req Request) (*Result, error) {
 	if plan.Empty() {
 		return res, nil
 	}
+	if req.Meta.User == "" {
+		// Asked only now: a plan with nothing to do makes no request
+		// beyond its reads. Servers before 1.28 cannot say; the release
+		// then records no user.
+		req.Meta.User, _ = c.WhoAmI(ctx)
+	}
 	warns := &warnings{}
 	defer func() { res.Warnings = warns.all() }()
 	dyn, err := writer(c, warns)

@@ -1,0 +1,251 @@
+// Command apply measures `envctl apply` against `kubectl apply
+// --server-side` on generated environments (500 objects by default)
+// applied to a real kube-apiserver (internal/testcluster) in the same run:
+//
+//  1. first apply of a fresh environment;
+//  2. re-apply with nothing changed, counting the write requests each tool
+//     sent with the API server's audit log;
+//  3. envctl rollback of a release that changed every app's ConfigMap,
+//     against the envctl apply that made that release;
+//  4. peak memory (max RSS) of the first applies.
+//
+// envctl renders in process, so kustomize's render is counted in
+// kubectl's time (kustomize build DIR > file, then kubectl apply -f file);
+// memory is each applier's own. Neither tool waits for rollouts (the test
+// server runs no controllers): envctl apply --no-wait.
+//
+//	bash hack/build-kube-apiserver.sh && go run ./bench/apply
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/envctl/envctl/bench/gen"
+	"github.com/envctl/envctl/internal/testcluster"
+)
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	wall   time.Duration
+	maxRSS int64 // KiB
+	out    string
+}
+
+func run(dir string, env []string, name string, args ...string) result {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	r := result{wall: time.Since(start), out: out.String()}
+	if err != nil {
+		must(fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, errb.String()))
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.maxRSS = ru.Maxrss
+	}
+	return r
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func medianInt(xs []int64) int64 {
+	s := append([]int64(nil), xs...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// audit counts the requests in the audit log written since the last call.
+type audit struct {
+	path   string
+	offset int64
+}
+
+// writes counts, by tool, the requests since the last call that change
+// stored state: create, update, patch, delete. Dry runs and access or
+// identity reviews (creates that store nothing) are counted apart.
+func (a *audit) writes() (byTool map[string]int, reviews map[string]int) {
+	f, err := os.Open(a.path)
+	must(err)
+	defer f.Close()
+	_, err = f.Seek(a.offset, 0)
+	must(err)
+	byTool, reviews = map[string]int{}, map[string]int{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	var n int64
+	for sc.Scan() {
+		n += int64(len(sc.Bytes())) + 1
+		var ev struct {
+			Verb       string `json:"verb"`
+			UserAgent  string `json:"userAgent"`
+			RequestURI string `json:"requestURI"`
+			Stage      string `json:"stage"`
+			ObjectRef  struct {
+				Resource string `json:"resource"`
+			} `json:"objectRef"`
+		}
+		if json.Unmarshal(sc.Bytes(), &ev) != nil || ev.Stage != "ResponseComplete" {
+			continue
+		}
+		switch ev.Verb {
+		case "create", "update", "patch", "delete", "deletecollection":
+		default:
+			continue
+		}
+		tool := strings.SplitN(ev.UserAgent, "/", 2)[0]
+		if strings.HasPrefix(ev.ObjectRef.Resource, "self") || strings.Contains(ev.RequestURI, "dryRun=") {
+			reviews[tool]++
+			continue
+		}
+		byTool[tool]++
+	}
+	a.offset += n
+	return byTool, reviews
+}
+
+const policy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+`
+
+func main() {
+	objects := flag.Int("objects", 500, "objects per generated environment")
+	runs := flag.Int("runs", 3, "runs of each measurement (median reported); each first apply uses a fresh environment")
+	flag.Parse()
+
+	work, err := os.MkdirTemp("", "envctl-applybench-")
+	must(err)
+	defer os.RemoveAll(work)
+	envctl := filepath.Join(work, "envctl")
+	b := exec.Command("go", "build", "-o", envctl, "./cmd/envctl")
+	b.Stderr = os.Stderr
+	must(b.Run())
+	kustomize := os.Getenv("ENVCTL_KUSTOMIZE")
+	if kustomize == "" {
+		out, _ := exec.Command("go", "env", "GOPATH").Output()
+		kustomize = filepath.Join(strings.TrimSpace(string(out)), "bin", "kustomize")
+	}
+	kubectl, err := testcluster.KubectlPath()
+	must(err)
+
+	policyFile := filepath.Join(work, "audit-policy.yaml")
+	must(os.WriteFile(policyFile, []byte(policy), 0o600))
+	auditLog := filepath.Join(work, "audit.log")
+	c, err := testcluster.New(testcluster.Options{ExtraAPIServerArgs: []string{
+		"--audit-policy-file=" + policyFile, "--audit-log-path=" + auditLog, "--audit-log-mode=blocking",
+		// Room for every run's Services (the test default is a /24).
+		"--service-cluster-ip-range=10.0.0.0/16",
+	}})
+	must(err)
+	defer c.Stop()
+	au := &audit{path: auditLog}
+
+	repoDir := filepath.Join(work, "repo")
+	// envctl applies env-00, env-02, ...; kubectl env-01, env-03, ...: each
+	// first apply meets an empty namespace.
+	must(gen.Write(repoDir, gen.Spec{Envs: 2 * *runs, Objects: *objects}))
+	kc := []string{"KUBECONFIG=" + c.Kubeconfig, "ENVCTL_CACHE_DIR=" + filepath.Join(work, "cache")}
+
+	kv, _ := exec.Command(kubectl, "version", "--client", "-o", "json").Output()
+	var kver struct{ ClientVersion struct{ GitVersion string } }
+	_ = json.Unmarshal(kv, &kver)
+	fmt.Printf("machine: %s/%s, %d cores, %s; kube-apiserver %s; kubectl %s; %d objects\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), testcluster.KubeAPIServerVersion, kver.ClientVersion.GitVersion, *objects)
+
+	envctlApply := func(env string, extra ...string) result {
+		return run(repoDir, kc, envctl, append([]string{"apply", env, "--context", testcluster.UserAdmin, "-n", env, "--yes", "--no-wait"}, extra...)...)
+	}
+	kubectlApply := func(env string) (result, result) {
+		rendered := filepath.Join(work, env+".yaml")
+		k := run(repoDir, nil, kustomize, "build", "environments/"+env)
+		must(os.WriteFile(rendered, []byte(k.out), 0o600))
+		return k, run(repoDir, kc, kubectl, "apply", "--server-side", "-f", rendered)
+	}
+
+	var eFirst, kFirst, eRe, kRe []time.Duration
+	var eRSS, kRSS []int64
+	for i := 0; i < *runs; i++ {
+		ee, ke := fmt.Sprintf("env-%02d", 2*i), fmt.Sprintf("env-%02d", 2*i+1)
+		run(repoDir, kc, kubectl, "create", "namespace", ee)
+		run(repoDir, kc, kubectl, "create", "namespace", ke)
+		// Alternate which tool goes first: this machine's speed drifts.
+		var er, kb, kr result
+		if i%2 == 0 {
+			er = envctlApply(ee)
+			kb, kr = kubectlApply(ke)
+		} else {
+			kb, kr = kubectlApply(ke)
+			er = envctlApply(ee)
+		}
+		eFirst, kFirst = append(eFirst, er.wall), append(kFirst, kb.wall+kr.wall)
+		eRSS, kRSS = append(eRSS, er.maxRSS), append(kRSS, kr.maxRSS)
+	}
+	au.writes() // the first applies' writes are not the re-applies'
+	for i := 0; i < *runs; i++ {
+		ee, ke := fmt.Sprintf("env-%02d", 2*i), fmt.Sprintf("env-%02d", 2*i+1)
+		er := envctlApply(ee)
+		kb, kr := kubectlApply(ke)
+		eRe, kRe = append(eRe, er.wall), append(kRe, kb.wall+kr.wall)
+	}
+	writes, reviews := au.writes()
+
+	fmt.Printf("\n1. first apply of %d objects (median of %d, fresh namespace each)\n", *objects, *runs)
+	fmt.Printf("   envctl apply --no-wait              %7.3fs\n", median(eFirst).Seconds())
+	fmt.Printf("   kustomize build + kubectl apply --server-side %7.3fs\n", median(kFirst).Seconds())
+	fmt.Printf("   envctl %.1fx faster (goal >= 4x)\n", median(kFirst).Seconds()/median(eFirst).Seconds())
+
+	fmt.Printf("\n2. re-apply, nothing changed (median of %d)\n", *runs)
+	fmt.Printf("   envctl apply                        %7.3fs  write requests: %d (plus %d dry runs or reviews) in %d runs\n", median(eRe).Seconds(), writes["envctl"], reviews["envctl"], *runs)
+	fmt.Printf("   kustomize build + kubectl apply --server-side %7.3fs  write requests: %d in %d runs\n", median(kRe).Seconds(), writes["kubectl"], *runs)
+	fmt.Printf("   envctl %.1fx faster (goal >= 10x, and no writes)\n", median(kRe).Seconds()/median(eRe).Seconds())
+
+	// 3. A change to every app's ConfigMap (a new generation each, every
+	// Deployment rolls), then the rollback of it.
+	var eChange, eBack []time.Duration
+	for i := 0; i < *runs; i++ {
+		env := fmt.Sprintf("env-%02d", 2*i)
+		kf := filepath.Join(repoDir, "base", "kustomization.yaml")
+		data, err := os.ReadFile(kf)
+		must(err)
+		must(os.WriteFile(kf, bytes.ReplaceAll(data, []byte("LOG_LEVEL=info"), []byte(fmt.Sprintf("LOG_LEVEL=info-%d", i))), 0o600))
+		eChange = append(eChange, envctlApply(env).wall)
+		must(os.WriteFile(kf, data, 0o600))
+		eBack = append(eBack, run(repoDir, kc, envctl, "rollback", env, "--context", testcluster.UserAdmin, "-n", env, "--yes", "--no-wait").wall)
+	}
+	fmt.Printf("\n3. every app's ConfigMap changed, then rolled back (median of %d)\n", *runs)
+	fmt.Printf("   envctl apply of the change          %7.3fs\n", median(eChange).Seconds())
+	fmt.Printf("   envctl rollback                     %7.3fs  (%.2fx the apply; goal <= 1x)\n", median(eBack).Seconds(), median(eBack).Seconds()/median(eChange).Seconds())
+
+	fmt.Printf("\n4. peak memory of the first apply (max RSS, median of %d)\n", *runs)
+	fmt.Printf("   envctl apply                        %7.1f MiB\n", float64(medianInt(eRSS))/1024)
+	fmt.Printf("   kubectl apply --server-side         %7.1f MiB\n", float64(medianInt(kRSS))/1024)
+	fmt.Printf("   ratio %.2fx (goal <= 1.5x)\n", float64(medianInt(eRSS))/float64(medianInt(kRSS)))
+}
