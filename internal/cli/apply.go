@@ -199,21 +199,8 @@ func applyOne(ctx context.Context, opts *ApplyOptions, src *live.Clusters, rd re
 		return plan.Count(deploy.ActionCreate) + plan.Count(deploy.ActionChange) + plan.Count(deploy.ActionPrune), nil
 	}
 	d := deployment{f: f, c: c, env: rd.Env.Name, yes: opts.Deploy.Yes, line: line, question: "Apply these changes to %s?"}
-	res, err := d.run(ctx, req)
-	var nr *deploy.NotReadyError
-	if opts.Atomic && errors.As(err, &nr) && res != nil && res.Plan.Previous != nil {
-		prev := res.Plan.Previous
-		fmt.Fprintf(f.IO.ErrOut, "envctl: %s: release %d failed (%v); --atomic: rolling back to release %d\n", rd.Env.Name, res.Release.Revision, err, prev.Revision)
-		rb, rerr := rollbackRequest(req, prev, "rollback to %d (--atomic)")
-		if rerr != nil {
-			return 0, rerr
-		}
-		d.yes = true // the user asked for this when they asked for --atomic
-		if _, rerr := d.run(ctx, rb); rerr != nil {
-			return 0, fmt.Errorf("release %d failed and the rollback to %d failed too: %w", res.Release.Revision, prev.Revision, rerr)
-		}
-		return 0, &FindingsError{Summary: fmt.Sprintf("%s: release %d not ready in time; rolled back to release %d", rd.Env.Name, res.Release.Revision, prev.Revision)}
-	}
+	req.Atomic = opts.Atomic
+	_, err = d.run(ctx, req)
 	return 0, err
 }
 
@@ -264,6 +251,11 @@ func (d *deployment) run(ctx context.Context, req deploy.Request) (*deploy.Resul
 				rev = res.Release.Revision
 			}
 			fmt.Fprintf(f.IO.ErrOut, "envctl: %s: release %d failed: %v\n", d.env, rev, err)
+			if res != nil && res.RolledBack != nil {
+				rb := res.RolledBack
+				fmt.Fprintf(f.IO.Out, "%s: release %d %s (%s)\n", d.env, rb.Revision, rb.Status, rb.Description)
+				return res, &FindingsError{Summary: fmt.Sprintf("%s: release %d not ready in time; rolled back with release %d", d.env, rev, rb.Revision)}
+			}
 			return res, &FindingsError{Summary: fmt.Sprintf("%s: not ready in time", d.env)}
 		}
 		return res, err
@@ -284,19 +276,6 @@ func (d *deployment) run(ctx context.Context, req deploy.Request) (*deploy.Resul
 			d.env, rel.Revision, rel.Status, rel.Description, rel.Created, rel.Changed, rel.Pruned, rel.Unchanged, time.Since(start).Round(100*time.Millisecond))
 	}
 	return res, nil
-}
-
-// rollbackRequest turns an apply request into one that re-applies an
-// earlier release's render, exactly as it was stored.
-func rollbackRequest(req deploy.Request, to *deploy.Release, description string) (deploy.Request, error) {
-	objs, err := manifest.Parse(to.Render)
-	if err != nil {
-		return req, fmt.Errorf("release %d: its stored render does not parse: %w", to.Revision, err)
-	}
-	req.Objects, req.Render = objs, to.Render
-	req.Meta.Description = fmt.Sprintf(description, to.Revision)
-	req.Replaced = deploy.StatusRolledBack
-	return req, nil
 }
 
 // printWarnings shows the API server's warnings, as kubectl does, with

@@ -99,12 +99,11 @@ func runRollback(ctx context.Context, opts *RollbackOptions) error {
 		return err
 	}
 	ignore := ignoreRules(r.Config, env)
-	req, err := rollbackRequest(opts.Deploy.request(env.Name, ns, ignore), to, "rollback to %d")
+	req, err := deploy.RollbackRequest(opts.Deploy.request(env.Name, ns, ignore), to, "rollback to %d")
 	if err != nil {
 		return err
 	}
 	req.Meta.Version = version.Read().Version
-	req.Meta.Commit, req.Meta.Dirty = to.Commit, to.Dirty
 
 	// What the rollback changes, as diff shows it.
 	st, err := live.ReadFor(ctx, src, live.Target{Context: t.Context, Namespace: ns}, req.Objects)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/envctl/envctl/internal/drift"
 	"github.com/envctl/envctl/internal/live"
+	"github.com/envctl/envctl/internal/manifest"
 )
 
 // Request is one apply of one environment.
@@ -53,6 +54,9 @@ type Request struct {
 	// Replaced is the status the release this one replaces gets:
 	// superseded (the default), or rolled-back for a rollback.
 	Replaced Status
+	// Atomic rolls back to the previous release when what changed is not
+	// ready in time.
+	Atomic bool
 }
 
 // Meta is what a release records about where it came from.
@@ -77,13 +81,62 @@ type Result struct {
 	TookOverLock *LockedError
 	// Warnings are what the API server warned about the objects applied.
 	Warnings []Warning
+	// RolledBack is the release an atomic apply rolled back with.
+	RolledBack *Release
 }
 
 // Apply deploys an environment: plan (reading only); when there is
 // anything to do, lock, plan again under the lock, confirm, record a
 // pending release, apply, wait, prune, and record the outcome. A plan
 // with nothing to do writes nothing, not even the lock.
+//
+// With Atomic, a release whose objects are not ready in time is rolled
+// back: the previous release's render is applied again, as envctl
+// rollback would (Result.RolledBack is that release), and the
+// *NotReadyError is still returned.
 func Apply(ctx context.Context, c *live.Cluster, req Request) (*Result, error) {
+	res, err := apply(ctx, c, req)
+	var nr *NotReadyError
+	if !req.Atomic || !errors.As(err, &nr) || res == nil || res.Plan.Previous == nil {
+		return res, err
+	}
+	prev := res.Plan.Previous
+	rb, rerr := RollbackRequest(req, prev, "rollback to %d (--atomic)")
+	if rerr != nil {
+		return res, errors.Join(err, rerr)
+	}
+	// What was deployed before is release prev itself: superseded by its
+	// own copy. The release that failed stays failed.
+	rb.Atomic, rb.Replaced = false, StatusSuperseded
+	if req.Progress != nil {
+		req.Progress(fmt.Sprintf("release %d not ready in time: rolling back to release %d", res.Plan.Revision, prev.Revision))
+	}
+	rres, rerr := apply(ctx, c, rb)
+	if rres != nil {
+		res.RolledBack = rres.Release
+		res.Warnings = append(res.Warnings, rres.Warnings...)
+	}
+	if rerr != nil {
+		return res, fmt.Errorf("%w; the rollback to release %d failed too: %w", err, prev.Revision, rerr)
+	}
+	return res, err
+}
+
+// RollbackRequest turns a request into one that applies release to's
+// stored render again, exactly as it was applied.
+func RollbackRequest(req Request, to *Release, description string) (Request, error) {
+	objs, err := manifest.Parse(to.Render)
+	if err != nil {
+		return req, fmt.Errorf("release %d: its stored render does not parse: %w", to.Revision, err)
+	}
+	req.Objects, req.Render = objs, to.Render
+	req.Meta.Description = fmt.Sprintf(description, to.Revision)
+	req.Meta.Commit, req.Meta.Dirty = to.Commit, to.Dirty
+	req.Replaced = StatusRolledBack
+	return req, nil
+}
+
+func apply(ctx context.Context, c *live.Cluster, req Request) (*Result, error) {
 	req.defaults()
 	plan, err := MakePlan(ctx, c, req.Target, req.Objects, req.Plan)
 	if err != nil {

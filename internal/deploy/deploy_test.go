@@ -543,3 +543,50 @@ func TestTwoAppliesAtOnce(t *testing.T) {
 		t.Errorf("history %s", got)
 	}
 }
+
+// --atomic: release 2 never becomes ready, so release 1's render is
+// applied again; the history says what happened.
+func TestAtomicApplyRollsBackWhenNotReady(t *testing.T) {
+	e := newEnv(t)
+	stop, err := e.tc.StartRollouts(e.ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := e.request(app("cccccccccc", "nginx:1", 1, false))
+	req.Wait = true
+	e.apply(req)
+	stop() // release 2's rollout never finishes...
+
+	req = e.request(app("bbbbbbbbbb", "nginx:2", 1, false))
+	req.Wait, req.Atomic, req.Timeout = true, true, 2*time.Second
+	req.Progress = func(line string) {
+		if strings.Contains(line, "rolling back to release 1") {
+			// ...the rollback's does, as release 1's did.
+			stop, err := e.tc.StartRollouts(e.ns)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			t.Cleanup(stop)
+		}
+	}
+	res, err := deploy.Apply(context.Background(), e.c, req)
+	var nr *deploy.NotReadyError
+	if !errors.As(err, &nr) {
+		t.Fatalf("want not ready, got %v", err)
+	}
+	if res.RolledBack == nil || res.RolledBack.Revision != 3 || res.RolledBack.Description != "rollback to 1 (--atomic)" {
+		t.Fatalf("rolled back with %+v", res.RolledBack)
+	}
+	u, err := e.dyn.Resource(deployments).Namespace(e.ns).Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+	if img := cs[0].(map[string]any)["image"]; img != "nginx:1" {
+		t.Errorf("image %v after the atomic rollback", img)
+	}
+	if got := statuses(e.history()); got != "3:deployed 2:failed 1:superseded" {
+		t.Errorf("history %s", got)
+	}
+}
