@@ -53,6 +53,60 @@ func TestApplyScripts(t *testing.T) {
 		t.Fatal(err)
 	}
 	root, _ := filepath.Abs("../..")
+	cmds := applyCmds(c)
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/apply",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("REPO", root)
+			env.Setenv("KUBECONFIG", c.Kubeconfig)
+			env.Setenv("KUBECTL", kubectl)
+			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
+			return nil
+		},
+		Cmds: cmds,
+	})
+}
+
+// TestApplyOutageScripts runs the scenarios that stop the API server
+// (testdata/apply-outage) on a cluster of their own.
+func TestApplyOutageScripts(t *testing.T) {
+	c := testcluster.Start(t)
+	kubectl, err := testcluster.KubectlPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := applyCmds(c)
+	// apiserver stop|start stops kube-apiserver (etcd stays) or starts it
+	// again and waits until it is ready.
+	cmds["apiserver"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: apiserver stop|start")
+		}
+		switch args[0] {
+		case "stop":
+			c.StopAPIServer()
+		case "start":
+			ts.Check(c.StartAPIServer())
+		default:
+			ts.Fatalf("usage: apiserver stop|start")
+		}
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/apply-outage",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("KUBECONFIG", c.Kubeconfig)
+			env.Setenv("KUBECTL", kubectl)
+			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
+			return nil
+		},
+		Cmds: cmds,
+	})
+}
+
+// applyCmds are the script commands of the deploy scenarios.
+func applyCmds(c *testcluster.Cluster) map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	cmds := maps.Clone(scriptCmds)
 	// complete-rollouts NS... stands in for the controllers the test API
 	// server does not run, until the script ends.
@@ -102,16 +156,5 @@ func TestApplyScripts(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/apply",
-		RequireExplicitExec: true,
-		Setup: func(env *testscript.Env) error {
-			env.Setenv("REPO", root)
-			env.Setenv("KUBECONFIG", c.Kubeconfig)
-			env.Setenv("KUBECTL", kubectl)
-			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
-			return nil
-		},
-		Cmds: cmds,
-	})
+	return cmds
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -150,6 +153,13 @@ func (a *applier) each(ctx context.Context, steps []*Step, f func(context.Contex
 		}()
 	}
 	wg.Wait()
+	// An outage fails every request in flight: say it once.
+	for _, err := range errs {
+		var ue *live.UnreachableError
+		if errors.As(err, &ue) {
+			return err
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -214,7 +224,7 @@ func (a *applier) applyObject(ctx context.Context, s *Step) (*unstructured.Unstr
 		a.report("re-created %s (immutable %s)", s.ID, strings.Join(fields, ", "))
 		return nil, nil
 	}
-	return nil, explain(s.ID, err)
+	return nil, explain(a.cluster.Server, s.ID, err)
 }
 
 // recreateOne deletes the object, waits until it is gone (finalizers) and
@@ -298,7 +308,7 @@ func immutableFields(err error) []string {
 
 // explain turns an API error into one that names the object and, for a
 // conflict, each field and its manager.
-func explain(id drift.ObjectID, err error) error {
+func explain(server string, id drift.ObjectID, err error) error {
 	var se apierrors.APIStatus
 	switch {
 	case apierrors.IsConflict(err) && errors.As(err, &se) && se.Status().Details != nil:
@@ -328,8 +338,22 @@ func explain(id drift.ObjectID, err error) error {
 		return fmt.Errorf("%s: namespace %s does not exist (and the render does not create it): %w", id, id.Namespace, err)
 	case meta.IsNoMatchError(err):
 		return fmt.Errorf("%s: the API server does not serve this kind: %w", id, err)
+	case unreachable(err):
+		return &live.UnreachableError{Server: server, Err: fmt.Errorf("applying %s: %w", id, err)}
 	}
 	return fmt.Errorf("%s: %w", id, err)
+}
+
+// unreachable: the request never got an answer (connection refused or
+// reset, EOF, timeout), as opposed to an answer that says no.
+func unreachable(err error) bool {
+	var se apierrors.APIStatus
+	if errors.As(err, &se) {
+		return false
+	}
+	var ue *url.Error
+	var ne net.Error
+	return errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // quoted returns the double-quoted strings in s, in order.

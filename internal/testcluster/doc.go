@@ -45,5 +45,5 @@
 // New/Stop do the same without a testing.TB.
 //
 // Set ENVCTL_TESTCLUSTER_KEEP=1 to keep the cluster's directory (certificates,
-// kubeconfig, etcd.log, kube-apiserver.log) after it stops.
+// kubeconfig, etcd.log, kube-apiserver.N.log, one per start) after it stops.
 package testcluster

@@ -61,7 +61,7 @@ type Cluster struct {
 	// CAData is the PEM CA certificate that signed the serving certificate.
 	CAData []byte
 	// Dir holds the cluster's files: certificates, token file, kubeconfig,
-	// etcd data, etcd.log and kube-apiserver.log. Stop removes it unless
+	// etcd data, etcd.log and kube-apiserver.N.log (one per start). Stop removes it unless
 	// ENVCTL_TESTCLUSTER_KEEP is set.
 	Dir string
 	// EtcdURL is etcd's client URL.
@@ -72,6 +72,9 @@ type Cluster struct {
 	tokens   map[string]string
 	etcd     *proc
 	apiserv  *proc
+	// restart is how to start kube-apiserver again (RestartAPIServer).
+	restart func() (*proc, error)
+	starts  int
 	stopOnce sync.Once
 }
 
@@ -255,7 +258,11 @@ func start(apiserverBin, etcdBin string, opts Options, logf func(string, ...any)
 		"--profiling=false",
 	}
 	args = append(args, opts.ExtraAPIServerArgs...)
-	c.apiserv, err = startProc("kube-apiserver", apiserverBin, args, os.Environ(), f("kube-apiserver.log"))
+	c.restart = func() (*proc, error) {
+		c.starts++
+		return startProc("kube-apiserver", apiserverBin, args, os.Environ(), f(fmt.Sprintf("kube-apiserver.%d.log", c.starts)))
+	}
+	c.apiserv, err = c.restart()
 	if err != nil {
 		return nil, err
 	}
@@ -381,6 +388,21 @@ func (c *Cluster) Stop() {
 			os.Remove(filepath.Join(c.Dir, ownerFile)) // keep it from sweepStale too
 		}
 	})
+}
+
+// StopAPIServer kills kube-apiserver (etcd keeps running), as an outage
+// would: clients get connection refused until StartAPIServer.
+func (c *Cluster) StopAPIServer() { c.apiserv.stop() }
+
+// StartAPIServer starts kube-apiserver again on the same port, with the
+// same etcd, and waits until it is ready.
+func (c *Cluster) StartAPIServer() error {
+	p, err := c.restart()
+	if err != nil {
+		return err
+	}
+	c.apiserv = p
+	return c.waitReady(60 * time.Second)
 }
 
 // Token returns the bearer token of user (one of Users); it panics for
