@@ -69,12 +69,12 @@ type Cluster struct {
 	// StartupDuration is how long New took, binaries found to /readyz ok.
 	StartupDuration time.Duration
 
-	tokens   map[string]string
-	etcd     *proc
-	apiserv  *proc
+	tokens  map[string]string
+	etcd    *proc
+	apiserv *proc
 	// restart is how to start kube-apiserver again (RestartAPIServer).
-	restart func() (*proc, error)
-	starts  int
+	restart  func() (*proc, error)
+	starts   int
 	stopOnce sync.Once
 }
 
