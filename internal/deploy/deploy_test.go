@@ -590,3 +590,88 @@ func TestAtomicApplyRollsBackWhenNotReady(t *testing.T) {
 		t.Errorf("history %s", got)
 	}
 }
+
+func TestApplyIntoANamespaceThatDoesNotExistSaysSo(t *testing.T) {
+	e := newEnv(t)
+	req := e.request(app("cccccccccc", "nginx:1", 1, false))
+	req.Namespace = e.ns + "-missing"
+	_, err := deploy.Apply(context.Background(), e.c, req)
+	if err == nil || !strings.Contains(err.Error(), "namespace "+e.ns+"-missing of environment test does not exist, and the render does not create it") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestHistoryKeepsHistoryMaxReleasesAndSurvivesADeletedOne(t *testing.T) {
+	e := newEnv(t)
+	for i, img := range []string{"nginx:1", "nginx:2", "nginx:3"} {
+		req := e.request(app("cccccccccc", img, 1, false))
+		req.HistoryMax = 2
+		if res := e.apply(req); res.Release.Revision != i+1 {
+			t.Fatalf("apply %d recorded release %d", i+1, res.Release.Revision)
+		}
+	}
+	if got := statuses(e.history()); got != "3:deployed 2:superseded" {
+		t.Errorf("history %s, want the newest 2", got)
+	}
+	// A release deleted by hand leaves a gap; the next apply goes on.
+	if err := e.dyn.Resource(secrets).Namespace(e.ns).Delete(context.Background(), deploy.SecretName(e.name, 3), metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res := e.apply(e.request(app("cccccccccc", "nginx:4", 1, false)))
+	if res.Release.Revision != 3 {
+		t.Errorf("after deleting release 3 by hand, the next is %d (revision numbers follow what is left)", res.Release.Revision)
+	}
+}
+
+// Rolling back across a CRD version change: the older render drops the
+// version the cluster now stores, and the API server refuses it; the
+// rollback fails naming the CRD and the field, and nothing else changed.
+func TestRollbackAcrossACRDVersionChangeFailsNamingTheCRD(t *testing.T) {
+	e := newEnv(t)
+	group := strings.ReplaceAll(e.ns, "-", "") + ".example.com"
+	crd := func(versions string) string {
+		return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.` + group + `
+spec:
+  group: ` + group + `
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget, listKind: GadgetList}
+  versions:
+` + versions
+	}
+	v1 := `  - name: v1
+    served: true
+    storage: %s
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`
+	v2 := `  - name: v2
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`
+	cr := func(version string) string {
+		return "---\napiVersion: " + group + "/" + version + "\nkind: Gadget\nmetadata:\n  name: g1\nspec: {size: 1}\n"
+	}
+	e.apply(e.request(crd(strings.Replace(v1, "%s", "true", 1)) + cr("v1")))
+	e.apply(e.request(crd(strings.Replace(v1, "%s", "false", 1)+v2) + cr("v2")))
+	// The cluster now stores v1 and v2 (status.storedVersions); release 1
+	// declares v1 only.
+	hist := e.history()
+	to, err := deploy.RollbackTarget(e.name, hist, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := deploy.RollbackRequest(e.request(""), to, "rollback to %d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = deploy.Apply(context.Background(), e.c, rb)
+	if err == nil || !strings.Contains(err.Error(), "CustomResourceDefinition gadgets."+group) || !strings.Contains(err.Error(), "storedVersions") {
+		t.Fatalf("want an error naming the CRD and status.storedVersions, got %v", err)
+	}
+	if got := statuses(e.history()); !strings.HasPrefix(got, "3:failed 2:deployed") {
+		t.Errorf("history %s", got)
+	}
+}

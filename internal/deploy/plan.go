@@ -397,6 +397,11 @@ func resolve(ctx context.Context, c *live.Cluster, ns string, desired []*yaml.RN
 		gvk := gv.WithKind(o.GetKind())
 		s := Step{Object: o.Copy(), rawKey: keyOf(idOf(o)), raw: canonical(o)}
 		m, err := c.Mapping(ctx, gvk)
+		if err == nil && m.GroupVersionKind.Version != gvk.Version {
+			// Discovery found the kind under another version of its group
+			// (fine for reading); an apply must go to the object's own.
+			err = &meta.NoKindMatchError{GroupKind: gvk.GroupKind(), SearchedVersions: []string{gvk.Version}}
+		}
 		switch {
 		case err == nil:
 			s.Mapping = m
