@@ -125,7 +125,7 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	if opts.Atomic && opts.Deploy.NoWait {
 		return usageErrorf("--atomic needs the wait that --no-wait skips")
 	}
-	interactive := isTerminal(f.IO.In) && isTerminal(f.IO.ErrOut)
+	interactive := isTerminal(f.IO.In)
 	if err := opts.Deploy.check(interactive, !dry); err != nil {
 		return err
 	}

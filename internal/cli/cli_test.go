@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envctl/envctl/internal/deploy"
 	"github.com/envctl/envctl/internal/repo"
 	"github.com/spf13/cobra"
 )
@@ -154,4 +155,84 @@ func TestClusterFlagsTarget(t *testing.T) {
 			t.Errorf("target = %+v", tg)
 		}
 	})
+}
+
+func TestNewCmdApplyMapsFlagsToARequest(t *testing.T) {
+	var got *ApplyOptions
+	cmd := NewCmdApply(&Factory{}, func(_ context.Context, o *ApplyOptions) error { got = o; return nil })
+	if err := run(t, cmd, "prod", "-y", "--force-conflicts", "--recreate", "--prune=false", "--prune-data", "--keep-generations", "2",
+		"--history-max", "5", "--timeout", "90s", "--render-timeout", "10s", "--atomic", "--dry-run=server", "--field-manager", "ci", "--context", "c"); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Atomic || got.DryRun != "server" || got.Render.Timeout != 10*time.Second || got.Cluster.Overrides.CurrentContext != "c" {
+		t.Errorf("options %+v", got)
+	}
+	req := got.Deploy.request("prod", "ns", nil)
+	want := deploy.Request{
+		Target:         deploy.Target{Environment: "prod", Namespace: "ns"},
+		Plan:           deploy.PlanOptions{NoPrune: true, PruneData: true, KeepGenerations: 2},
+		FieldManager:   "ci",
+		ForceConflicts: true,
+		Recreate:       true,
+		Wait:           true,
+		Timeout:        90 * time.Second,
+		HistoryMax:     5,
+	}
+	if !reflect.DeepEqual(req, want) {
+		t.Errorf("request %+v\nwant    %+v", req, want)
+	}
+	if !got.Deploy.Yes {
+		t.Error("-y is not --yes")
+	}
+}
+
+func TestDeployFlagsThatCannotWorkTogetherAreUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		d    deployFlags
+		tty  bool
+	}{
+		{"no terminal and no --yes", deployFlags{Timeout: time.Minute, KeepGenerations: 3, HistoryMax: 10}, false},
+		{"a history shorter than the kept generations", deployFlags{Yes: true, Timeout: time.Minute, KeepGenerations: 5, HistoryMax: 2}, false},
+		{"no timeout", deployFlags{Yes: true, KeepGenerations: 3, HistoryMax: 10}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ue *usageError
+			if err := tc.d.check(tc.tty, true); !errors.As(err, &ue) {
+				t.Errorf("got %v, want a usage error", err)
+			}
+		})
+	}
+	ok := deployFlags{Timeout: time.Minute, KeepGenerations: 3, HistoryMax: 10}
+	if err := ok.check(false, false); err != nil {
+		t.Errorf("a dry run needs no terminal: %v", err)
+	}
+}
+
+func TestNewCmdRollbackHistoryGCDelete(t *testing.T) {
+	var rb *RollbackOptions
+	if err := run(t, NewCmdRollback(&Factory{}, func(_ context.Context, o *RollbackOptions) error { rb = o; return nil }), "prod", "--to", "3", "--yes"); err != nil {
+		t.Fatal(err)
+	}
+	if rb.Env != "prod" || rb.To != 3 || !rb.Deploy.Yes {
+		t.Errorf("rollback %+v", rb)
+	}
+	var h *HistoryOptions
+	if err := run(t, NewCmdHistory(&Factory{}, func(_ context.Context, o *HistoryOptions) error { h = o; return nil }), "prod", "-o", "json"); err != nil {
+		t.Fatal(err)
+	}
+	if h.Env != "prod" || h.Output != "json" {
+		t.Errorf("history %+v", h)
+	}
+	var g *GCOptions
+	if err := run(t, NewCmdGC(&Factory{}, func(_ context.Context, o *GCOptions) error { g = o; return nil }), "prod", "--keep", "1", "--dry-run"); err != nil {
+		t.Fatal(err)
+	}
+	if g.Keep != 1 || !g.DryRun {
+		t.Errorf("gc %+v", g)
+	}
+	var ue *usageError
+	if err := run(t, NewCmdDelete(&Factory{}, func(context.Context, *DeleteOptions) error { return nil })); !errors.As(err, &ue) {
+		t.Errorf("delete without an environment: %v", err)
+	}
 }

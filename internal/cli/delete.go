@@ -50,7 +50,7 @@ with status deleted is recorded.`,
 
 func runDelete(ctx context.Context, opts *DeleteOptions) error {
 	f := opts.Factory
-	if err := opts.Deploy.check(isTerminal(f.IO.In) && isTerminal(f.IO.ErrOut), true); err != nil {
+	if err := opts.Deploy.check(isTerminal(f.IO.In), true); err != nil {
 		return err
 	}
 	envs, err := f.Resolve([]string{opts.Env}, false)

@@ -69,7 +69,7 @@ func runRollback(ctx context.Context, opts *RollbackOptions) error {
 	if opts.To < 0 {
 		return usageErrorf("--to must be a revision from envctl history, got %d", opts.To)
 	}
-	if err := opts.Deploy.check(isTerminal(f.IO.In) && isTerminal(f.IO.ErrOut), true); err != nil {
+	if err := opts.Deploy.check(isTerminal(f.IO.In), true); err != nil {
 		return err
 	}
 	envs, err := f.Resolve([]string{opts.Env}, false)
