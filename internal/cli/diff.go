@@ -21,6 +21,7 @@ type DiffOptions struct {
 	Args    []string
 	All     bool
 	Live    []string
+	MaxSize sizeFlag
 	Output  string
 	Render  renderFlags
 	Cluster clusterFlags
@@ -77,6 +78,7 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
 	fl.BoolVar(&opts.All, "all", false, "compare every registered environment")
 	fl.StringSliceVar(&opts.Live, "live", nil, "compare with objects from these snapshot files or directories instead of a cluster")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, markdown or junit")
+	registerMaxInputSize(fl, &opts.MaxSize, "a --live file")
 	// Fails only for a flag that does not exist; -o is defined just above.
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(drift.Formats(), cobra.ShellCompDirectiveNoFileComp))
 	opts.Render.register(fl)
@@ -99,7 +101,7 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 		if len(envs) != 1 {
 			return usageErrorf("--live compares one environment, got %d", len(envs))
 		}
-		objs, err := live.ReadObjects(opts.Live...)
+		objs, err := live.ReadObjects(int64(opts.MaxSize), opts.Live...)
 		if err != nil {
 			return fmt.Errorf("--live: %w", err)
 		}

@@ -28,7 +28,8 @@ type Cause struct {
 	// directory given to Render (absolute when that is).
 	File string
 	// Field is where in File, as a path a user finds by eye:
-	// `patches[2]`, `configMapGenerator[0] "app-config": envs[0] "app.env"`.
+	// `patches[2]`, `configMapGenerator[0] "app-config": envs[0] "app.env"`;
+	// empty when the problem is the whole file.
 	Field string
 	// Problem says what is wrong. It never holds a value from a
 	// secretGenerator's sources.
@@ -36,6 +37,9 @@ type Cause struct {
 }
 
 func (c *Cause) String() string {
+	if c.Field == "" {
+		return fmt.Sprintf("%s: %s", c.File, c.Problem)
+	}
 	return fmt.Sprintf("%s: %s: %s", c.File, c.Field, c.Problem)
 }
 

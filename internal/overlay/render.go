@@ -164,7 +164,12 @@ func Render(ctx context.Context, fsys filesys.FileSystem, dir string, opts Optio
 				if strings.Contains(o.err.Error(), "invalid Kustomization") {
 					e.File = rec.brokenKustomization()
 				}
-				if c, secretLine := rec.cause(dir, o.err); c != nil {
+				rec.mu.Lock()
+				refused := rec.refused
+				rec.mu.Unlock()
+				if refused != nil {
+					e.Cause = refused
+				} else if c, secretLine := rec.cause(dir, o.err); c != nil {
 					e.Cause = c
 					if secretLine != nil {
 						e.Err = errors.New(concealLine(o.err.Error(), secretLine))

@@ -11,6 +11,8 @@ import (
 
 	yaml2 "go.yaml.in/yaml/v2"
 	yaml3 "go.yaml.in/yaml/v3"
+
+	"github.com/envctl/envctl/internal/yamlguard"
 )
 
 // document is one YAML document of a stream.
@@ -168,6 +170,9 @@ func slowDecodeObject(data []byte, strict bool) (map[string]any, error) {
 
 // decodeValue decodes a YAML payload (a ConfigMap value) into JSON values.
 func decodeValue(data []byte) (any, error) {
+	if err := yamlguard.Check(data); err != nil {
+		return nil, &decodeError{Msg: err.Error()}
+	}
 	var raw any
 	if err := yaml2.UnmarshalStrict(data, &raw); err != nil {
 		return nil, yamlErr(err)
