@@ -99,14 +99,14 @@ type Cache struct {
 	salt   string
 	maxAge time.Duration
 
-	once sync.Once
-	key  []byte
-	err  error
+	mu  sync.Mutex
+	key []byte // set once the directory is checked
+	err error  // set when it is not safe
 }
 
 // Open returns a cache rooted at dir whose entries expire maxAge after
-// their last use (DefaultMaxAge when 0). The directory is checked, and
-// created 0700 with its key, on first use (Ready).
+// their last use (DefaultMaxAge when 0). The directory is checked on first
+// use, and created 0700 with its key by the first Put.
 func Open(dir, salt string, maxAge time.Duration) *Cache {
 	if maxAge <= 0 {
 		maxAge = DefaultMaxAge
@@ -114,12 +114,30 @@ func Open(dir, salt string, maxAge time.Duration) *Cache {
 	return &Cache{dir: dir, salt: salt, maxAge: maxAge}
 }
 
-// Ready creates the cache directory if need be and checks that it is
-// safe to use; it returns an *UnsafeError when it is not, and the cache
-// then never hits and stores nothing. Get and Put call it.
+// Ready checks that the cache directory, if it exists, is safe to use;
+// it returns an *UnsafeError when it is not, and the cache then never
+// hits and stores nothing. Get and Put check it too.
 func (c *Cache) Ready() error {
-	c.once.Do(func() { c.key, c.err = c.prepare() })
-	return c.err
+	_, err := c.ready(false)
+	return err
+}
+
+// ready returns the directory's key once the directory is checked (nil
+// while it does not exist and create is false: every Get is then a miss,
+// and a command that stores nothing leaves no directory behind).
+func (c *Cache) ready(create bool) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.key != nil || c.err != nil {
+		return c.key, c.err
+	}
+	if !create {
+		if _, err := os.Lstat(c.dir); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+	}
+	c.key, c.err = c.prepare()
+	return c.key, c.err
 }
 
 func (c *Cache) prepare() ([]byte, error) {
@@ -238,7 +256,11 @@ type header struct {
 // the same from fsys. An entry that is corrupt, truncated, edited, expired
 // or of another key is a miss.
 func (c *Cache) Get(fsys filesys.FileSystem, key string) (*overlay.Result, bool) {
-	if c == nil || c.Ready() != nil {
+	if c == nil {
+		return nil, false
+	}
+	mkey, err := c.ready(false)
+	if err != nil || mkey == nil {
 		return nil, false
 	}
 	entries, _ := os.ReadDir(c.keyDir(key))
@@ -260,7 +282,7 @@ func (c *Cache) Get(fsys filesys.FileSystem, key string) (*overlay.Result, bool)
 			_ = os.Remove(cd.path)
 			continue
 		}
-		hdr, body, err := c.readEntry(cd.path)
+		hdr, body, err := readEntry(mkey, cd.path)
 		if err != nil || hdr.Key != key {
 			_ = os.Remove(cd.path)
 			continue
@@ -281,7 +303,8 @@ func (c *Cache) Put(key, dir string, r *overlay.Result) error {
 	if c == nil || !r.Cacheable() {
 		return nil
 	}
-	if err := c.Ready(); err != nil {
+	mkey, err := c.ready(true)
+	if err != nil {
 		return err
 	}
 	hdr := header{Format: format, Key: key, Dir: dir, Objects: r.Objects, Size: len(r.YAML), Inputs: r.Inputs}
@@ -289,7 +312,7 @@ func (c *Cache) Put(key, dir string, r *overlay.Result) error {
 	if err != nil {
 		return err
 	}
-	mac := hmac.New(sha256.New, c.key)
+	mac := hmac.New(sha256.New, mkey)
 	mac.Write(line)
 	mac.Write([]byte{'\n'})
 	mac.Write(r.YAML)
@@ -409,7 +432,7 @@ var errCorrupt = errors.New("corrupt cache entry")
 
 // readEntry reads an entry and checks its HMAC: one pass over bytes that
 // are read anyway, in place of the checksum format 1 carried.
-func (c *Cache) readEntry(path string) (*header, []byte, error) {
+func readEntry(key []byte, path string) (*header, []byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
@@ -422,7 +445,7 @@ func (c *Cache) readEntry(path string) (*header, []byte, error) {
 	if n, err := hex.Decode(want, macHex); err != nil || n != sha256.Size {
 		return nil, nil, errCorrupt
 	}
-	mac := hmac.New(sha256.New, c.key)
+	mac := hmac.New(sha256.New, key)
 	mac.Write(rest)
 	if !hmac.Equal(mac.Sum(nil), want) {
 		return nil, nil, errCorrupt
