@@ -60,6 +60,8 @@ type causeSearch struct {
 	// reference back up the tree is not reported, only not followed.
 	cycle  bool
 	visits int
+	// invalidLiteral is set when kustomize refused a literal source.
+	invalidLiteral bool
 	// secretLine is the env-file line of a Secret that kustomize quotes
 	// in its message; Render removes it from that message.
 	secretLine []byte
@@ -68,7 +70,8 @@ type causeSearch struct {
 // cause finds why the render of dir failed with kerr, or returns nil when
 // it cannot tell; kustomize's message then stands alone.
 func (r *recorder) cause(dir string, kerr error) (*Cause, []byte) {
-	s := &causeSearch{fsys: r.FileSystem, rec: r, cycle: strings.Contains(kerr.Error(), "cycle detected")}
+	s := &causeSearch{fsys: r.FileSystem, rec: r, cycle: strings.Contains(kerr.Error(), "cycle detected"),
+		invalidLiteral: strings.Contains(kerr.Error(), "invalid literal source")}
 	c := s.kustomization(dir, nil)
 	return c, s.secretLine
 }
@@ -268,6 +271,16 @@ func (s *causeSearch) generator(file, field, dir string, src types.KvPairSources
 				s.secretLine = line
 			}
 			return &Cause{File: file, Field: at, Problem: fmt.Sprintf("line %d: byte %d is not valid UTF-8", n, col)}
+		}
+	}
+	for i, lit := range src.LiteralSources {
+		// kustomize: "invalid literal source LITERAL, expected key=value".
+		if !strings.Contains(lit, "=") && s.invalidLiteral {
+			problem := fmt.Sprintf("%q is not KEY=VALUE", lit)
+			if secret {
+				problem = "not KEY=VALUE (the literal is not shown: it is a Secret's)"
+			}
+			return &Cause{File: file, Field: fmt.Sprintf("%s: literals[%d]", field, i), Problem: problem}
 		}
 	}
 	for i, entry := range src.FileSources {

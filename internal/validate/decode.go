@@ -123,6 +123,32 @@ var errDuplicateKeys = errors.New("duplicate keys")
 // strict, a duplicate key makes it return the object (later keys win)
 // and errDuplicateKeys.
 func decodeObject(data []byte, strict bool) (map[string]any, error) {
+	obj, err := decodeObjectRaw(data, strict)
+	if err != nil && !errors.Is(err, errDuplicateKeys) && mayBeSecret(data) {
+		return obj, redactDecodeError(err)
+	}
+	return obj, err
+}
+
+// mayBeSecret reports whether a document that did not decode could be a
+// Secret. Its kind is unknown when it does not decode, so any document
+// that says "Secret" anywhere counts: go-yaml quotes the text it could
+// not decode (`cannot decode !!str `hunter2` as a !!int`), and that text
+// must not be a Secret's value.
+func mayBeSecret(data []byte) bool {
+	return bytes.Contains(data, []byte("Secret"))
+}
+
+// redactDecodeError keeps where a document stops decoding, not why.
+func redactDecodeError(err error) error {
+	var de *decodeError
+	if errors.As(err, &de) {
+		return &decodeError{Line: de.Line, Msg: "does not decode (details hidden: the document may be a Secret)"}
+	}
+	return &decodeError{Msg: "does not decode (details hidden: the document may be a Secret)"}
+}
+
+func decodeObjectRaw(data []byte, strict bool) (map[string]any, error) {
 	if v, ok := fastDecode(data); ok {
 		if v == nil {
 			return nil, nil
