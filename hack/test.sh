@@ -5,7 +5,9 @@
 #      kubeconform v0.8.0), cached under $ENVCTL_TEST_BIN;
 #   2. installs etcd and builds the real kube-apiserver that the cluster
 #      tests run against (hack/ci-deps.sh; ~8 minutes the first time);
-#   3. go vet, then go test ./... (extra arguments are passed to go test).
+#   3. go vet, then go test ./... (extra arguments are passed to go test);
+#   4. in CI (CI set), each fuzz target for $ENVCTL_FUZZTIME (default 60s):
+#      the YAML alias/size guard and the envctl.yaml decoder.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -36,3 +38,9 @@ fi
 
 go vet ./...
 go test ./... "$@"
+
+if [[ -n "${CI:-}" ]]; then
+	fuzztime="${ENVCTL_FUZZTIME:-60s}"
+	go test ./internal/yamlguard -run '^$' -fuzz '^FuzzCheck$' -fuzztime "$fuzztime"
+	go test ./internal/repo -run '^$' -fuzz '^FuzzParseConfig$' -fuzztime "$fuzztime"
+fi

@@ -98,10 +98,10 @@ func TestNewCmdDiffMapsFlagsToOptions(t *testing.T) {
 func TestNewCmdValidateMapsFlagsToOptions(t *testing.T) {
 	var got *ValidateOptions
 	cmd := NewCmdValidate(&Factory{}, func(_ context.Context, o *ValidateOptions) error { got = o; return nil })
-	if err := run(t, cmd, "-f", "-", "-f", "dir", "--env", "prod", "-o", "sarif", "--kube-version", "1.33", "--strict=false", "--skip-kinds", "Foo,x/v1/Bar", "--skip-unknown"); err != nil {
+	if err := run(t, cmd, "-f", "-", "-f", "dir", "--env", "prod", "-o", "sarif", "--kube-version", "1.33", "--strict=false", "--skip-kinds", "Foo,x/v1/Bar", "--skip-unknown", "--max-input-size", "1GiB"); err != nil {
 		t.Fatal(err)
 	}
-	want := ValidateOptions{Args: []string{}, Files: []string{"-", "dir"}, Env: "prod", Output: "sarif", KubeVersion: "1.33", SkipKinds: []string{"Foo", "x/v1/Bar"}, SkipUnknown: true, Render: renderFlags{timeoutFlag: "timeout", Timeout: 60 * time.Second}}
+	want := ValidateOptions{Args: []string{}, Files: []string{"-", "dir"}, Env: "prod", Output: "sarif", KubeVersion: "1.33", SkipKinds: []string{"Foo", "x/v1/Bar"}, SkipUnknown: true, MaxSize: 1 << 30, Render: renderFlags{timeoutFlag: "timeout", Timeout: 60 * time.Second}}
 	got.Factory = nil
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("options = %+v\nwant %+v", *got, want)

@@ -24,6 +24,7 @@ type DiffOptions struct {
 	All     bool
 	Live    []string
 	Release int
+	MaxSize sizeFlag
 	Output  string
 	Render  renderFlags
 	Cluster clusterFlags
@@ -84,6 +85,7 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
 	fl.StringSliceVar(&opts.Live, "live", nil, "compare with objects from these snapshot files or directories instead of a cluster")
 	fl.IntVar(&opts.Release, "release", 0, "compare the cluster with this release's stored render (envctl history) instead of the repository's")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, markdown or junit")
+	registerMaxInputSize(fl, &opts.MaxSize, "a --live file")
 	// Fails only for a flag that does not exist; -o is defined just above.
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(drift.Formats(), cobra.ShellCompDirectiveNoFileComp))
 	opts.Render.register(fl)
@@ -109,7 +111,7 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 		if len(envs) != 1 {
 			return usageErrorf("--live compares one environment, got %d", len(envs))
 		}
-		objs, err := live.ReadObjects(opts.Live...)
+		objs, err := live.ReadObjects(int64(opts.MaxSize), opts.Live...)
 		if err != nil {
 			return fmt.Errorf("--live: %w", err)
 		}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/envctl/envctl/internal/overlay"
@@ -50,11 +51,18 @@ func (r *renderFlags) request(f *Factory, envs []repo.Environment, sink func(ren
 	}
 	if !r.NoCache {
 		c, err := render.OpenCache(r.CacheDir)
-		if err != nil {
+		var unsafe *rendercache.UnsafeError
+		switch {
+		case errors.As(err, &unsafe):
+			// A cache others could have written is never read; the
+			// render itself is still right, so it goes on without it.
+			warnf(f, "%v", err)
+		case err != nil:
 			return req, err
+		default:
+			req.Cache = c
+			req.CacheErrors = func(env string, err error) { warnf(f, "could not cache %s: %v", env, err) }
 		}
-		req.Cache = c
-		req.CacheErrors = func(env string, err error) { warnf(f, "could not cache %s: %v", env, err) }
 	}
 	return req, nil
 }

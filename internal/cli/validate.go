@@ -27,6 +27,7 @@ type ValidateOptions struct {
 	Strict      bool
 	SkipKinds   []string
 	SkipUnknown bool
+	MaxSize     sizeFlag
 	Render      renderFlags
 }
 
@@ -85,6 +86,7 @@ object that does not exist).`,
 	fl.BoolVar(&opts.All, "all", false, "validate every registered environment")
 	fl.StringArrayVarP(&opts.Files, "filename", "f", nil, "validate pre-rendered YAML from this file or directory instead (- for stdin; repeatable)")
 	fl.StringVar(&opts.Env, "env", "", "with -f: apply this environment's contracts and policies")
+	registerMaxInputSize(fl, &opts.MaxSize, "an -f file or stdin")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: "+strings.Join(validate.Formats(), ", "))
 	// Fails only for a flag that does not exist; -o is defined just above.
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(validate.Formats(), cobra.ShellCompDirectiveNoFileComp))
@@ -127,7 +129,7 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 		if err != nil {
 			return err
 		}
-		in, err := validate.ReadFiles(f.FS, cwd, f.IO.In, opts.Files)
+		in, err := validate.ReadFiles(f.FS, cwd, f.IO.In, opts.Files, int64(opts.MaxSize))
 		if err != nil {
 			return err
 		}

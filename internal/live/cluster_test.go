@@ -561,7 +561,7 @@ func TestASnapshotGivesTheSameResultAsTheLiveDiff(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "snap.yaml")
 	os.WriteFile(file, snap, 0o644)
-	objs, err := live.ReadObjects(file)
+	objs, err := live.ReadObjects(0, file)
 	if err != nil {
 		t.Fatal(err)
 	}

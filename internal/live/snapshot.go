@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/envctl/envctl/internal/manifest"
+	"github.com/envctl/envctl/internal/yamlguard"
 )
 
 // SaltAnnotation carries the salt of a snapshot's Secret digests.
@@ -202,8 +203,10 @@ func EncodeSnapshot(header string, objs []*yaml.RNode) ([]byte, error) {
 
 // ReadObjects reads objects from YAML or JSON files; a directory contributes
 // every *.yaml, *.yml and *.json file under it. A `kind:
-// List` document contributes its items.
-func ReadObjects(paths ...string) ([]*yaml.RNode, error) {
+// List` document contributes its items. A file larger than maxBytes
+// (yamlguard.DefaultMaxBytes when 0) or holding an alias bomb is an error
+// naming it.
+func ReadObjects(maxBytes int64, paths ...string) ([]*yaml.RNode, error) {
 	var files []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -222,8 +225,11 @@ func ReadObjects(paths ...string) ([]*yaml.RNode, error) {
 	}
 	var out []*yaml.RNode
 	for _, f := range files {
-		b, err := os.ReadFile(f)
+		b, err := yamlguard.ReadFile(f, maxBytes)
 		if err != nil {
+			if yamlguard.IsRefusal(err) {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
 			return nil, err
 		}
 		nodes, err := manifest.Parse(b)

@@ -74,7 +74,7 @@ func TestReadObjects(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: b\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "c.json"), []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}`), 0o644)
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("ignored"), 0o644)
-	objs, err := ReadObjects(dir)
+	objs, err := ReadObjects(0, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestReadObjects(t *testing.T) {
 		t.Fatalf("names = %v", names)
 	}
 	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("metadata:\n  name: x\n"), 0o644)
-	if _, err := ReadObjects(filepath.Join(dir, "bad.yaml")); err == nil || !strings.Contains(err.Error(), "bad.yaml: document 1 has no apiVersion/kind") {
+	if _, err := ReadObjects(0, filepath.Join(dir, "bad.yaml")); err == nil || !strings.Contains(err.Error(), "bad.yaml: document 1 has no apiVersion/kind") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/envctl/envctl/internal/yamlguard"
 )
 
 // Files returns the *.yaml, *.yml and *.json files under dir, recursively,
@@ -38,8 +40,13 @@ func Files(fsys filesys.FileSystem, dir string) ([]string, error) {
 }
 
 // Parse reads a multi-document YAML (or JSON) stream into objects, without
-// the reader annotations kio would add.
+// the reader annotations kio would add. A stream whose aliases stand for
+// more nodes than yamlguard allows is refused before parsing: kyaml keeps
+// aliases, but everything that walks the objects afterwards expands them.
 func Parse(data []byte) ([]*yaml.RNode, error) {
+	if err := yamlguard.Check(data); err != nil {
+		return nil, err
+	}
 	return (&kio.ByteReader{Reader: bytes.NewReader(data), OmitReaderAnnotations: true}).Read()
 }
 

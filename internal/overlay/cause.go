@@ -28,7 +28,8 @@ type Cause struct {
 	// directory given to Render (absolute when that is).
 	File string
 	// Field is where in File, as a path a user finds by eye:
-	// `patches[2]`, `configMapGenerator[0] "app-config": envs[0] "app.env"`.
+	// `patches[2]`, `configMapGenerator[0] "app-config": envs[0] "app.env"`;
+	// empty when the problem is the whole file.
 	Field string
 	// Problem says what is wrong. It never holds a value from a
 	// secretGenerator's sources.
@@ -36,6 +37,9 @@ type Cause struct {
 }
 
 func (c *Cause) String() string {
+	if c.Field == "" {
+		return fmt.Sprintf("%s: %s", c.File, c.Problem)
+	}
 	return fmt.Sprintf("%s: %s: %s", c.File, c.Field, c.Problem)
 }
 
@@ -56,6 +60,8 @@ type causeSearch struct {
 	// reference back up the tree is not reported, only not followed.
 	cycle  bool
 	visits int
+	// invalidLiteral is set when kustomize refused a literal source.
+	invalidLiteral bool
 	// secretLine is the env-file line of a Secret that kustomize quotes
 	// in its message; Render removes it from that message.
 	secretLine []byte
@@ -64,7 +70,8 @@ type causeSearch struct {
 // cause finds why the render of dir failed with kerr, or returns nil when
 // it cannot tell; kustomize's message then stands alone.
 func (r *recorder) cause(dir string, kerr error) (*Cause, []byte) {
-	s := &causeSearch{fsys: r.FileSystem, rec: r, cycle: strings.Contains(kerr.Error(), "cycle detected")}
+	s := &causeSearch{fsys: r.FileSystem, rec: r, cycle: strings.Contains(kerr.Error(), "cycle detected"),
+		invalidLiteral: strings.Contains(kerr.Error(), "invalid literal source")}
 	c := s.kustomization(dir, nil)
 	return c, s.secretLine
 }
@@ -264,6 +271,16 @@ func (s *causeSearch) generator(file, field, dir string, src types.KvPairSources
 				s.secretLine = line
 			}
 			return &Cause{File: file, Field: at, Problem: fmt.Sprintf("line %d: byte %d is not valid UTF-8", n, col)}
+		}
+	}
+	for i, lit := range src.LiteralSources {
+		// kustomize: "invalid literal source LITERAL, expected key=value".
+		if !strings.Contains(lit, "=") && s.invalidLiteral {
+			problem := fmt.Sprintf("%q is not KEY=VALUE", lit)
+			if secret {
+				problem = "not KEY=VALUE (the literal is not shown: it is a Secret's)"
+			}
+			return &Cause{File: file, Field: fmt.Sprintf("%s: literals[%d]", field, i), Problem: problem}
 		}
 	}
 	for i, entry := range src.FileSources {

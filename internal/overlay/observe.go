@@ -3,6 +3,7 @@ package overlay
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,6 +14,8 @@ import (
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/envctl/envctl/internal/yamlguard"
 )
 
 // Op names a filesystem question a render asked.
@@ -119,6 +122,9 @@ type recorder struct {
 	remote  []string // remote references found in kustomization files
 	kfiles  []string // kustomization files read, in order
 	onRemot func(ref string)
+	// refused is the first file the render was refused because kustomize
+	// would have spent minutes expanding its YAML aliases.
+	refused *Cause
 }
 
 type obsKey struct {
@@ -161,6 +167,20 @@ func (r *recorder) observations() []Observation {
 
 func (r *recorder) ReadFile(path string) ([]byte, error) {
 	b, err := r.FileSystem.ReadFile(path)
+	if err == nil {
+		// Every file kustomize reads may be YAML it parses and expands
+		// (a resource, a patch, a kustomization): an alias bomb is
+		// refused here, before kustomize sees it, and named by file.
+		// The answer is not recorded, so such a render is never cached.
+		if gerr := yamlguard.Check(b); gerr != nil {
+			r.mu.Lock()
+			if r.refused == nil {
+				r.refused = &Cause{File: path, Problem: gerr.Error()}
+			}
+			r.mu.Unlock()
+			return nil, fmt.Errorf("%s: %w", path, gerr)
+		}
+	}
 	ans := "error"
 	if err == nil {
 		ans = digest(b)

@@ -164,11 +164,23 @@ func Render(ctx context.Context, fsys filesys.FileSystem, dir string, opts Optio
 				if strings.Contains(o.err.Error(), "invalid Kustomization") {
 					e.File = rec.brokenKustomization()
 				}
-				if c, secretLine := rec.cause(dir, o.err); c != nil {
+				rec.mu.Lock()
+				refused := rec.refused
+				rec.mu.Unlock()
+				msg := o.err.Error()
+				if refused != nil {
+					e.Cause = refused
+				} else if c, secretLine := rec.cause(dir, o.err); c != nil {
 					e.Cause = c
 					if secretLine != nil {
-						e.Err = errors.New(concealLine(o.err.Error(), secretLine))
+						msg = concealLine(msg, secretLine)
 					}
+				}
+				// Kustomize quotes what it could not use, which can be a
+				// Secret's value (an invalid literal, a replacement's
+				// "node contents"); the message goes out without any.
+				if c := conceal(msg, secretValues(fsys, dir)); c != o.err.Error() {
+					e.Err = errors.New(c)
 				}
 				return nil, e
 			}

@@ -231,7 +231,9 @@ func ServeWorker(ctx context.Context, fsys filesys.FileSystem, dir string, timeo
 // OpenCache opens the render cache in dir, or in the default directory
 // ($ENVCTL_CACHE_DIR, else the user cache directory) when dir is "".
 // Entries are keyed by this build, so a new envctl never reads an old
-// one's renders.
+// one's renders, and expire after $ENVCTL_CACHE_MAX_AGE unused (default
+// 30 days). A directory that is not safe to use is a
+// *rendercache.UnsafeError.
 func OpenCache(dir string) (*rendercache.Cache, error) {
 	if dir == "" {
 		d, err := rendercache.DefaultDir()
@@ -240,7 +242,19 @@ func OpenCache(dir string) (*rendercache.Cache, error) {
 		}
 		dir = d
 	}
-	return rendercache.Open(dir, version.BuildID()), nil
+	var maxAge time.Duration
+	if v := os.Getenv(rendercache.MaxAgeEnvVar); v != "" {
+		d, err := rendercache.ParseMaxAge(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", rendercache.MaxAgeEnvVar, err)
+		}
+		maxAge = d
+	}
+	c := rendercache.Open(dir, version.BuildID(), maxAge)
+	if err := c.Ready(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // envBool reads a true/false environment variable; unset or empty is false.

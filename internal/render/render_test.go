@@ -35,7 +35,7 @@ const good = "configMapGenerator:\n- name: x\n  literals: [A=1]\n"
 
 func TestRenderKeepsTheRequestedOrderAndUsesTheCache(t *testing.T) {
 	fsys, es := envs(t, map[string]string{"a": good, "b": good, "c": good})
-	cache := rendercache.Open(t.TempDir(), "test")
+	cache := rendercache.Open(t.TempDir(), "test", 0)
 	var events atomic.Int32
 	req := Request{FS: fsys, Envs: es, Cache: cache, Jobs: 2, Progress: func(Event) { events.Add(1) }}
 	out, err := Render(context.Background(), req)
@@ -76,7 +76,7 @@ func TestEveryFailureIsReportedInNameOrderAndNothingIsReturned(t *testing.T) {
 
 func TestSinkGetsEachEnvironmentOnceAndRenderKeepsNoYAML(t *testing.T) {
 	fsys, es := envs(t, map[string]string{"a": good, "b": good, "c": good})
-	cache := rendercache.Open(t.TempDir(), "test")
+	cache := rendercache.Open(t.TempDir(), "test", 0)
 	for pass := range 2 { // the second pass is served from the cache
 		got := map[string]string{}
 		out, err := Render(context.Background(), Request{FS: fsys, Envs: es, Jobs: 2, Cache: cache, Sink: func(r Rendered) error {
@@ -112,7 +112,7 @@ func TestASinkErrorFailsThatEnvironment(t *testing.T) {
 
 func TestRenderFuncRendersTheMissesAndTheirResultsAreCached(t *testing.T) {
 	fsys, es := envs(t, map[string]string{"a": good, "b": good, "c": good})
-	cache := rendercache.Open(t.TempDir(), "test")
+	cache := rendercache.Open(t.TempDir(), "test", 0)
 	var calls atomic.Int32
 	req := Request{FS: fsys, Envs: es, Cache: cache, Jobs: 2,
 		RenderFunc: func(ctx context.Context, fsys filesys.FileSystem, dir string, opts overlay.Options) (*overlay.Result, error) {

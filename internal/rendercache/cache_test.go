@@ -43,7 +43,7 @@ func entries(t *testing.T, dir string) []string {
 
 func TestHitReturnsTheStoredRenderUntilAnInputChanges(t *testing.T) {
 	fsys, dir := tree(t)
-	c := Open(t.TempDir(), "test")
+	c := Open(t.TempDir(), "test", 0)
 	key := c.Key(dir, overlay.Options{})
 	if _, ok := c.Get(fsys, key); ok {
 		t.Fatal("hit on an empty cache")
@@ -68,8 +68,8 @@ func TestHitReturnsTheStoredRenderUntilAnInputChanges(t *testing.T) {
 }
 
 func TestKeysDifferByDirectoryOptionsAndBuild(t *testing.T) {
-	a := Open("/c", "v1")
-	b := Open("/c", "v2")
+	a := Open("/c", "v1", 0)
+	b := Open("/c", "v2", 0)
 	if a.Key("/x", overlay.Options{}) == a.Key("/y", overlay.Options{}) {
 		t.Error("two directories share a key")
 	}
@@ -97,7 +97,7 @@ func TestCorruptOrTruncatedEntriesAreIgnoredAndRebuilt(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			fsys, dir := tree(t)
 			cdir := t.TempDir()
-			c := Open(cdir, "test")
+			c := Open(cdir, "test", 0)
 			key := c.Key(dir, overlay.Options{})
 			r := render(t, fsys, dir)
 			if err := c.Put(key, dir, r); err != nil {
@@ -134,7 +134,7 @@ func TestConcurrentWritersNeverExposeHalfAnEntry(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := Open(cdir, "test")
+			c := Open(cdir, "test", 0)
 			key := c.Key(dir, overlay.Options{})
 			for j := 0; j < 20; j++ {
 				if err := c.Put(key, dir, r); err != nil {
@@ -157,7 +157,7 @@ func TestConcurrentWritersNeverExposeHalfAnEntry(t *testing.T) {
 
 func TestOldInputSetsAreKeptForBranchSwitching(t *testing.T) {
 	fsys, dir := tree(t)
-	c := Open(t.TempDir(), "test")
+	c := Open(t.TempDir(), "test", 0)
 	key := c.Key(dir, overlay.Options{})
 	versions := []string{"A=1", "A=2"}
 	for _, v := range versions {
@@ -173,7 +173,7 @@ func TestOldInputSetsAreKeptForBranchSwitching(t *testing.T) {
 }
 
 func TestRemoteRendersAreNotStored(t *testing.T) {
-	c := Open(t.TempDir(), "test")
+	c := Open(t.TempDir(), "test", 0)
 	r := &overlay.Result{YAML: []byte("a: b\n"), Objects: 1, Remote: []string{"https://example.com/x"}}
 	if err := c.Put(c.Key("/x", overlay.Options{}), "/x", r); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/envctl/envctl/internal/manifest"
+	"github.com/envctl/envctl/internal/yamlguard"
 )
 
 // ConfigFile is the name of the repository configuration file.
@@ -263,6 +264,15 @@ func (e *ConfigError) Error() string {
 // wrong header and duplicate environment names are errors naming the line.
 // It does not touch the filesystem; Load checks the directories.
 func ParseConfig(file string, data []byte) (*Config, error) {
+	// Decoding into Config expands aliases; a small hostile envctl.yaml
+	// must not cost minutes before the first error.
+	if err := yamlguard.Check(data); err != nil {
+		var ae *yamlguard.AliasError
+		if errors.As(err, &ae) {
+			return nil, &ConfigError{File: file, Line: ae.Line, Msg: ae.Problem()}
+		}
+		return nil, &ConfigError{File: file, Msg: err.Error()}
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, yamlError(file, err)

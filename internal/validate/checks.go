@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/envctl/envctl/internal/repo"
+	"github.com/envctl/envctl/internal/yamlguard"
 )
 
 // Checks are the validation settings of envctl.yaml, loaded and
@@ -205,6 +206,9 @@ func (c *Checks) loadCRDs(fsys filesys.FileSystem, root, entry string, strict bo
 		if err != nil {
 			return fmt.Errorf("%s: %w", rel, err)
 		}
+		if err := yamlguard.Check(data); err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
 		for _, d := range splitDocuments(data) {
 			obj, err := decodeObject(d.Data, false)
 			if err != nil {
@@ -281,6 +285,9 @@ func (l *schemaLoader) read(abs string) ([]byte, error) {
 	}
 	switch strings.ToLower(filepath.Ext(abs)) {
 	case ".yaml", ".yml":
+		if err := yamlguard.Check(data); err != nil {
+			return nil, fmt.Errorf("%s: %w", rel, err)
+		}
 		j, err := yaml.YAMLToJSON(data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: not YAML: %v", rel, err)

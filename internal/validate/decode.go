@@ -11,6 +11,8 @@ import (
 
 	yaml2 "go.yaml.in/yaml/v2"
 	yaml3 "go.yaml.in/yaml/v3"
+
+	"github.com/envctl/envctl/internal/yamlguard"
 )
 
 // document is one YAML document of a stream.
@@ -121,6 +123,32 @@ var errDuplicateKeys = errors.New("duplicate keys")
 // strict, a duplicate key makes it return the object (later keys win)
 // and errDuplicateKeys.
 func decodeObject(data []byte, strict bool) (map[string]any, error) {
+	obj, err := decodeObjectRaw(data, strict)
+	if err != nil && !errors.Is(err, errDuplicateKeys) && mayBeSecret(data) {
+		return obj, redactDecodeError(err)
+	}
+	return obj, err
+}
+
+// mayBeSecret reports whether a document that did not decode could be a
+// Secret. Its kind is unknown when it does not decode, so any document
+// that says "Secret" anywhere counts: go-yaml quotes the text it could
+// not decode (`cannot decode !!str `hunter2` as a !!int`), and that text
+// must not be a Secret's value.
+func mayBeSecret(data []byte) bool {
+	return bytes.Contains(data, []byte("Secret"))
+}
+
+// redactDecodeError keeps where a document stops decoding, not why.
+func redactDecodeError(err error) error {
+	var de *decodeError
+	if errors.As(err, &de) {
+		return &decodeError{Line: de.Line, Msg: "does not decode (details hidden: the document may be a Secret)"}
+	}
+	return &decodeError{Msg: "does not decode (details hidden: the document may be a Secret)"}
+}
+
+func decodeObjectRaw(data []byte, strict bool) (map[string]any, error) {
 	if v, ok := fastDecode(data); ok {
 		if v == nil {
 			return nil, nil
@@ -168,6 +196,9 @@ func slowDecodeObject(data []byte, strict bool) (map[string]any, error) {
 
 // decodeValue decodes a YAML payload (a ConfigMap value) into JSON values.
 func decodeValue(data []byte) (any, error) {
+	if err := yamlguard.Check(data); err != nil {
+		return nil, &decodeError{Msg: err.Error()}
+	}
 	var raw any
 	if err := yaml2.UnmarshalStrict(data, &raw); err != nil {
 		return nil, yamlErr(err)

@@ -8,50 +8,96 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/envctl/envctl/internal/manifest"
+	"github.com/envctl/envctl/internal/yamlguard"
 )
 
 // ReadFiles reads pre-rendered YAML for `validate -f`: files, directories
 // (their .yaml, .yml and .json files, sorted) and "-" for stdin. Relative
 // names are taken from cwd, and each stream is named as the user wrote it,
 // so messages point at what they typed.
-func ReadFiles(fsys filesys.FileSystem, cwd string, stdin io.Reader, names []string) (Input, error) {
+//
+// A file or stdin larger than maxBytes (yamlguard.DefaultMaxBytes when 0),
+// a stream holding an alias bomb, and a name that yields no object at all
+// are errors: `kustomize build | envctl validate -f -` must fail when
+// kustomize printed nothing, not report zero invalid objects.
+func ReadFiles(fsys filesys.FileSystem, cwd string, stdin io.Reader, names []string, maxBytes int64) (Input, error) {
 	var in Input
+	add := func(name string, data []byte) error {
+		if err := yamlguard.Check(data); err != nil {
+			return fmt.Errorf("-f %s: %w", name, err)
+		}
+		in.Streams = append(in.Streams, Stream{Name: name, Data: data})
+		return nil
+	}
 	for _, name := range names {
+		before := len(in.Streams)
 		if name == "-" {
-			data, err := io.ReadAll(stdin)
+			data, err := yamlguard.ReadAll(stdin, maxBytes)
 			if err != nil {
-				return in, fmt.Errorf("reading stdin: %w", err)
+				return in, fmt.Errorf("-f -: reading stdin: %w", err)
 			}
-			in.Streams = append(in.Streams, Stream{Name: "-", Data: data})
-			continue
-		}
-		p := name
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(cwd, p)
-		}
-		if !fsys.Exists(p) {
-			return in, fmt.Errorf("-f %s: no such file or directory", name)
-		}
-		if !fsys.IsDir(p) {
-			data, err := fsys.ReadFile(p)
-			if err != nil {
-				return in, fmt.Errorf("-f %s: %w", name, err)
+			if err := add("-", data); err != nil {
+				return in, err
 			}
-			in.Streams = append(in.Streams, Stream{Name: filepath.ToSlash(filepath.Clean(name)), Data: data})
-			continue
-		}
-		files, err := manifest.Files(fsys, p)
-		if err != nil {
-			return in, fmt.Errorf("-f %s: %w", name, err)
-		}
-		for _, file := range files {
-			data, err := fsys.ReadFile(file)
-			if err != nil {
-				return in, fmt.Errorf("-f %s: %w", file, err)
+		} else {
+			p := name
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(cwd, p)
 			}
-			rel, _ := filepath.Rel(p, file)
-			in.Streams = append(in.Streams, Stream{Name: filepath.ToSlash(filepath.Join(filepath.Clean(name), rel)), Data: data})
+			if !fsys.Exists(p) {
+				return in, fmt.Errorf("-f %s: no such file or directory", name)
+			}
+			files := []string{p}
+			if fsys.IsDir(p) {
+				var err error
+				if files, err = manifest.Files(fsys, p); err != nil {
+					return in, fmt.Errorf("-f %s: %w", name, err)
+				}
+			}
+			for _, file := range files {
+				shown := filepath.ToSlash(filepath.Clean(name))
+				if file != p {
+					rel, _ := filepath.Rel(p, file)
+					shown = filepath.ToSlash(filepath.Join(filepath.Clean(name), rel))
+				}
+				data, err := readLimited(fsys, file, maxBytes)
+				if err != nil {
+					return in, fmt.Errorf("-f %s: %w", shown, err)
+				}
+				if err := add(shown, data); err != nil {
+					return in, err
+				}
+			}
+		}
+		if !hasDocument(in.Streams[before:]) {
+			return in, fmt.Errorf("-f %s: no objects in input", name)
 		}
 	}
 	return in, nil
+}
+
+// readLimited reads a file of at most limit bytes, refusing a larger one
+// by its size before reading it.
+func readLimited(fsys filesys.FileSystem, path string, limit int64) ([]byte, error) {
+	f, err := fsys.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if limit <= 0 {
+		limit = yamlguard.DefaultMaxBytes
+	}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > limit {
+		return nil, &yamlguard.SizeError{Size: st.Size(), Limit: limit}
+	}
+	return yamlguard.ReadAll(f, limit)
+}
+
+func hasDocument(streams []Stream) bool {
+	for _, s := range streams {
+		if len(splitDocuments(s.Data)) > 0 {
+			return true
+		}
+	}
+	return false
 }

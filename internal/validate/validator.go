@@ -407,11 +407,17 @@ func (v *Validator) check(it *item, env *envState) Result {
 		r.Problems = append(r.Problems, p.check(it, env)...)
 	}
 	if r.Object.Kind == "Secret" {
+		var keys []Problem
+		if r.Object.APIVersion == "v1" {
+			keys = secretKeyProblems(it, rule, r.Problems)
+		}
 		for i := range r.Problems {
 			if _, builtin := builtinRules[r.Problems[i].Rule]; !builtin {
 				r.Problems[i].Message = redactMessage(r.Problems[i])
 			}
 		}
+		// Worded without the key, so not redacted into a bare keyword.
+		r.Problems = append(r.Problems, keys...)
 	}
 	sortProblems(r.Problems)
 	r.Problems = slices.CompactFunc(r.Problems, func(a, b Problem) bool {

@@ -1,0 +1,149 @@
+package overlay
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	yaml3 "go.yaml.in/yaml/v3"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// minConcealed is the shortest value concealed in kustomize's messages:
+// replacing every "a" or "on" in a message would make it unreadable and
+// hide nothing worth hiding.
+const minConcealed = 4
+
+// secretValues collects what the Secrets of the render of dir are made
+// of: each secretGenerator's literals, env-file lines and files, and the
+// data and stringData values of Secret manifests among the local
+// resources, each whole and as its value part. Kustomize quotes such text
+// in some of its errors (an invalid literal, a replacement's "node
+// contents", an env line's bytes); Render removes it from them.
+func secretValues(fsys filesys.FileSystem, dir string) []string {
+	set := map[string]bool{}
+	add := func(v string) {
+		v = strings.TrimSpace(v)
+		if len(v) >= minConcealed {
+			set[v] = true
+		}
+	}
+	addLines := func(b []byte) {
+		add(string(b))
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			add(sc.Text())
+			if _, v, ok := strings.Cut(sc.Text(), "="); ok {
+				add(v)
+			}
+		}
+	}
+	s := &causeSearch{fsys: fsys}
+	seen := map[string]bool{}
+	var visit func(dir string)
+	visit = func(dir string) {
+		if seen[filepath.Clean(dir)] || len(seen) > maxCauseVisits {
+			return
+		}
+		seen[filepath.Clean(dir)] = true
+		_, k := s.read(dir)
+		if k == nil {
+			return
+		}
+		for _, g := range k.SecretGenerator {
+			for _, lit := range g.LiteralSources {
+				add(lit)
+				if _, v, ok := strings.Cut(lit, "="); ok {
+					add(v)
+					add(strings.Trim(v, `"'`))
+				}
+			}
+			envs := g.EnvSources
+			if g.EnvSource != "" {
+				envs = append(envs, g.EnvSource)
+			}
+			for _, e := range envs {
+				if b, err := fsys.ReadFile(filepath.Join(dir, e)); err == nil {
+					addLines(b)
+				}
+			}
+			for _, f := range g.FileSources {
+				if _, p, ok := strings.Cut(f, "="); ok {
+					f = p
+				}
+				if b, err := fsys.ReadFile(filepath.Join(dir, f)); err == nil {
+					addLines(b)
+				}
+			}
+		}
+		for _, ref := range append(append(append([]string(nil), k.Resources...), k.Bases...), k.Components...) {
+			if IsRemote(ref) {
+				continue
+			}
+			p := filepath.Join(dir, ref)
+			if fsys.IsDir(p) {
+				visit(p)
+			} else if b, err := fsys.ReadFile(p); err == nil {
+				secretManifestValues(b, add)
+			}
+		}
+	}
+	visit(dir)
+	out := make([]string, 0, len(set))
+	for v := range set {
+		out = append(out, v)
+	}
+	// Longest first, so that a value is concealed whole before a part of
+	// it is.
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) || len(out[i]) == len(out[j]) && out[i] < out[j] })
+	return out
+}
+
+// secretManifestValues adds the data and stringData values of the Secrets
+// in a YAML stream (data values both as written and decoded).
+func secretManifestValues(b []byte, add func(string)) {
+	if !bytes.Contains(b, []byte("Secret")) {
+		return
+	}
+	dec := yaml3.NewDecoder(bytes.NewReader(b))
+	for {
+		var doc struct {
+			Kind       string            `yaml:"kind"`
+			Data       map[string]string `yaml:"data"`
+			StringData map[string]string `yaml:"stringData"`
+		}
+		if err := dec.Decode(&doc); err != nil {
+			return
+		}
+		if doc.Kind != "Secret" {
+			continue
+		}
+		for _, v := range doc.Data {
+			add(v)
+			if d, err := base64.StdEncoding.DecodeString(v); err == nil {
+				add(string(d))
+			}
+		}
+		for _, v := range doc.StringData {
+			add(v)
+		}
+	}
+}
+
+// conceal replaces in msg each value, as text and in the encodings
+// kustomize and Go print bytes in: base64, hex, and decimal bytes ("83
+// 51 99", as %v of a []byte prints them).
+func conceal(msg string, values []string) string {
+	for _, v := range values {
+		for _, form := range []string{v, base64.StdEncoding.EncodeToString([]byte(v)), hex.EncodeToString([]byte(v)), strings.Trim(fmt.Sprint([]byte(v)), "[]")} {
+			msg = strings.ReplaceAll(msg, form, "(value hidden: Secret)")
+		}
+	}
+	return msg
+}
