@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/envctl/envctl/internal/cli"
@@ -50,6 +54,27 @@ func TestScripts(t *testing.T) {
 
 // scriptCmds are the commands testscripts get beyond the built-in ones.
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// no-secret VALUE... fails if the last command's stdout or stderr
+	// holds a value as text, base64, hex or the decimal bytes Go's %v
+	// prints for a []byte.
+	"no-secret": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) == 0 {
+			ts.Fatalf("usage: no-secret VALUE...")
+		}
+		out := ts.ReadFile("stdout") + ts.ReadFile("stderr")
+		for _, v := range args {
+			for form, s := range map[string]string{
+				"plain":   v,
+				"base64":  base64.StdEncoding.EncodeToString([]byte(v)),
+				"hex":     hex.EncodeToString([]byte(v)),
+				"decimal": strings.Trim(fmt.Sprint([]byte(v)), "[]"),
+			} {
+				if strings.Contains(out, s) {
+					ts.Fatalf("the secret value %q is in the output (%s)", v, form)
+				}
+			}
+		}
+	},
 	// exits CODE PROG ARGS... runs PROG and requires exit code
 	// CODE; stdout and stderr stay available to later checks.
 	"exits": func(ts *testscript.TestScript, neg bool, args []string) {
