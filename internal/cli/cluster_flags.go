@@ -76,3 +76,29 @@ func connect(ctx context.Context, src *live.Clusters, t live.Target) (*live.Clus
 	}
 	return c, ns, nil
 }
+
+// envConn is one environment and the connection to its cluster.
+type envConn struct {
+	env    repo.Environment
+	src    *live.Clusters
+	target live.Target
+	c      *live.Cluster
+	ns     string
+}
+
+// connectEnv resolves the environment name and connects to its cluster,
+// for the commands that work on one environment's cluster.
+func (c *clusterFlags) connectEnv(ctx context.Context, f *Factory, name string) (*envConn, error) {
+	envs, err := f.Resolve([]string{name}, false)
+	if err != nil {
+		return nil, err
+	}
+	ec := &envConn{env: envs[0], target: c.target(envs[0])}
+	if ec.src, err = c.source(); err != nil {
+		return nil, err
+	}
+	if ec.c, ec.ns, err = connect(ctx, ec.src, ec.target); err != nil {
+		return nil, err
+	}
+	return ec, nil
+}

@@ -53,19 +53,11 @@ func runDelete(ctx context.Context, opts *DeleteOptions) error {
 	if err := opts.Deploy.check(isTerminal(f.IO.In), true); err != nil {
 		return err
 	}
-	envs, err := f.Resolve([]string{opts.Env}, false)
+	ec, err := opts.Cluster.connectEnv(ctx, f, opts.Env)
 	if err != nil {
 		return err
 	}
-	env := envs[0]
-	src, err := opts.Cluster.source()
-	if err != nil {
-		return err
-	}
-	c, ns, err := connect(ctx, src, opts.Cluster.target(env))
-	if err != nil {
-		return err
-	}
+	env, c, ns := ec.env, ec.c, ec.ns
 	req := opts.Deploy.request(env.Name, ns, nil)
 	req.Plan.Deleting = true
 	req.Meta.Version = version.Read().Version

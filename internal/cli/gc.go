@@ -53,19 +53,11 @@ func runGC(ctx context.Context, opts *GCOptions) error {
 	if opts.Keep < 1 {
 		return usageErrorf("--keep must be at least 1 (the deployed release), got %d", opts.Keep)
 	}
-	envs, err := f.Resolve([]string{opts.Env}, false)
+	ec, err := opts.Cluster.connectEnv(ctx, f, opts.Env)
 	if err != nil {
 		return err
 	}
-	env := envs[0]
-	src, err := opts.Cluster.source()
-	if err != nil {
-		return err
-	}
-	c, ns, err := connect(ctx, src, opts.Cluster.target(env))
-	if err != nil {
-		return err
-	}
+	env, c, ns := ec.env, ec.c, ec.ns
 	user, _ := c.WhoAmI(ctx)
 	res, err := deploy.GC(ctx, c, deploy.Target{Environment: env.Name, Namespace: ns}, opts.Keep, opts.DryRun, deploy.Holder(user))
 	if err != nil {

@@ -56,20 +56,11 @@ func runHistory(ctx context.Context, opts *HistoryOptions) error {
 	if err != nil {
 		return usageErrorf("%w", err)
 	}
-	envs, err := f.Resolve([]string{opts.Env}, false)
+	ec, err := opts.Cluster.connectEnv(ctx, f, opts.Env)
 	if err != nil {
 		return err
 	}
-	env := envs[0]
-	src, err := opts.Cluster.source()
-	if err != nil {
-		return err
-	}
-	t := opts.Cluster.target(env)
-	c, ns, err := connect(ctx, src, t)
-	if err != nil {
-		return err
-	}
+	env, c, ns := ec.env, ec.c, ec.ns
 	store := &deploy.Store{Client: c.Dynamic(), Namespace: ns, Environment: env.Name}
 	rels, err := store.List(ctx)
 	if err != nil {

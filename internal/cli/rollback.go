@@ -72,21 +72,12 @@ func runRollback(ctx context.Context, opts *RollbackOptions) error {
 	if err := opts.Deploy.check(isTerminal(f.IO.In), true); err != nil {
 		return err
 	}
-	envs, err := f.Resolve([]string{opts.Env}, false)
+	ec, err := opts.Cluster.connectEnv(ctx, f, opts.Env)
 	if err != nil {
 		return err
 	}
-	env := envs[0]
+	env, src, t, c, ns := ec.env, ec.src, ec.target, ec.c, ec.ns
 	r, err := f.Repo()
-	if err != nil {
-		return err
-	}
-	src, err := opts.Cluster.source()
-	if err != nil {
-		return err
-	}
-	t := opts.Cluster.target(env)
-	c, ns, err := connect(ctx, src, t)
 	if err != nil {
 		return err
 	}
