@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/envctl/envctl/bench/gen"
+	"github.com/envctl/envctl/bench/internal/tools"
 	"github.com/envctl/envctl/internal/testcluster"
 )
 
@@ -144,15 +145,9 @@ func main() {
 	work, err := os.MkdirTemp("", "envctl-applybench-")
 	must(err)
 	defer os.RemoveAll(work)
-	envctl := filepath.Join(work, "envctl")
-	b := exec.Command("go", "build", "-o", envctl, "./cmd/envctl")
-	b.Stderr = os.Stderr
-	must(b.Run())
-	kustomize := os.Getenv("ENVCTL_KUSTOMIZE")
-	if kustomize == "" {
-		out, _ := exec.Command("go", "env", "GOPATH").Output()
-		kustomize = filepath.Join(strings.TrimSpace(string(out)), "bin", "kustomize")
-	}
+	envctl, err := tools.BuildEnvctl(work)
+	must(err)
+	kustomize := tools.Kustomize()
 	kubectl, err := testcluster.KubectlPath()
 	must(err)
 
@@ -174,11 +169,8 @@ func main() {
 	must(gen.Write(repoDir, gen.Spec{Envs: 2 * *runs, Objects: *objects}))
 	kc := []string{"KUBECONFIG=" + c.Kubeconfig, "ENVCTL_CACHE_DIR=" + filepath.Join(work, "cache")}
 
-	kv, _ := exec.Command(kubectl, "version", "--client", "-o", "json").Output()
-	var kver struct{ ClientVersion struct{ GitVersion string } }
-	_ = json.Unmarshal(kv, &kver)
 	fmt.Printf("machine: %s/%s, %d cores, %s; kube-apiserver %s; kubectl %s; %d objects\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), testcluster.KubeAPIServerVersion, kver.ClientVersion.GitVersion, *objects)
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), testcluster.KubeAPIServerVersion, tools.KubectlVersion(kubectl), *objects)
 
 	envctlApply := func(env string, extra ...string) result {
 		return run(repoDir, kc, envctl, append([]string{"apply", env, "--context", testcluster.UserAdmin, "-n", env, "--yes", "--no-wait"}, extra...)...)

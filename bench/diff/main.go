@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/envctl/envctl/bench/gen"
+	"github.com/envctl/envctl/bench/internal/tools"
 	"github.com/envctl/envctl/internal/testcluster"
 )
 
@@ -123,15 +124,9 @@ func main() {
 	work, err := os.MkdirTemp("", "envctl-diffbench-")
 	must(err)
 	defer os.RemoveAll(work)
-	envctl := filepath.Join(work, "envctl")
-	b := exec.Command("go", "build", "-o", envctl, "./cmd/envctl")
-	b.Stderr = os.Stderr
-	must(b.Run())
-	kustomize := os.Getenv("ENVCTL_KUSTOMIZE")
-	if kustomize == "" {
-		out, _ := exec.Command("go", "env", "GOPATH").Output()
-		kustomize = filepath.Join(strings.TrimSpace(string(out)), "bin", "kustomize")
-	}
+	envctl, err := tools.BuildEnvctl(work)
+	must(err)
+	kustomize := tools.Kustomize()
 	kubectl, err := testcluster.KubectlPath()
 	must(err)
 
@@ -146,11 +141,8 @@ func main() {
 	must(gen.Write(repoDir, gen.Spec{Envs: 2, Objects: *objects}))
 	kc := []string{"KUBECONFIG=" + c.Kubeconfig}
 
-	kv, _ := exec.Command(kubectl, "version", "--client", "-o", "json").Output()
-	var kver struct{ ClientVersion struct{ GitVersion string } }
-	_ = json.Unmarshal(kv, &kver)
 	fmt.Printf("machine: %s/%s, %d cores, %s; kube-apiserver %s; kubectl %s; %d objects\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), testcluster.KubeAPIServerVersion, kver.ClientVersion.GitVersion, *objects)
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), testcluster.KubeAPIServerVersion, tools.KubectlVersion(kubectl), *objects)
 
 	cacheDir := filepath.Join(work, "cache")
 	phase := func(env string, serverSide bool) {
