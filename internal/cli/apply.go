@@ -34,6 +34,8 @@ type ApplyOptions struct {
 	SkipValidate bool
 	DryRun       string
 	Atomic       bool
+	Plan         string
+	PlanMaxAge   time.Duration
 	Deploy       deployFlags
 	Render       renderFlags
 	Cluster      clusterFlags
@@ -104,6 +106,8 @@ workload not ready in time (or, with --dry-run=server, changes to make),
 	fl.BoolVar(&opts.SkipValidate, "skip-validate", false, "apply even when validation finds problems")
 	fl.StringVar(&opts.DryRun, "dry-run", "none", `"server": send every change as a server-side dry run and show what would change; nothing is written`)
 	opts.Deploy.register(fl)
+	fl.StringVar(&opts.Plan, "plan", "", "apply exactly this plan file (envctl plan), or nothing if anything it pinned moved")
+	fl.DurationVar(&opts.PlanMaxAge, "plan-max-age", 24*time.Hour, "refuse a plan older than this (0: any age)")
 	fl.BoolVar(&opts.Atomic, "atomic", false, "when what changed is not ready in time, roll back to the previous release")
 	opts.Render.registerAs(fl, "render-timeout")
 	opts.Cluster.register(fl)
@@ -124,6 +128,16 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	}
 	if opts.Atomic && opts.Deploy.NoWait {
 		return usageErrorf("--atomic needs the wait that --no-wait skips")
+	}
+	var pinned *deploy.PlanFile
+	if opts.Plan != "" {
+		if dry || opts.All || len(opts.Args) != 1 {
+			return usageErrorf("--plan applies one environment's plan; it excludes --all and --dry-run")
+		}
+		var err error
+		if pinned, err = readPlanFile(opts.Plan); err != nil {
+			return err
+		}
 	}
 	interactive := isTerminal(f.IO.In)
 	if err := opts.Deploy.check(interactive, !dry); err != nil {
@@ -153,7 +167,7 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	git := repo.Git(ctx, r.Root)
 	changed := 0
 	for _, rd := range rendered {
-		n, err := applyOne(ctx, opts, src, rd, git, dry, interactive, ignoreRules(r.Config, rd.Env))
+		n, err := applyOne(ctx, opts, src, rd, git, dry, pinned, ignoreRules(r.Config, rd.Env))
 		if err != nil {
 			return fmt.Errorf("%s: %w", rd.Env.Name, err)
 		}
@@ -167,7 +181,7 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 
 // applyOne applies one environment and returns how many objects its plan
 // changes.
-func applyOne(ctx context.Context, opts *ApplyOptions, src *live.Clusters, rd render.Rendered, git repo.GitState, dry, interactive bool, ignore []drift.IgnoreRule) (int, error) {
+func applyOne(ctx context.Context, opts *ApplyOptions, src *live.Clusters, rd render.Rendered, git repo.GitState, dry bool, pinned *deploy.PlanFile, ignore []drift.IgnoreRule) (int, error) {
 	f := opts.Factory
 	t := opts.Cluster.target(rd.Env)
 	c, ns, err := connect(ctx, src, t)
@@ -200,6 +214,24 @@ func applyOne(ctx context.Context, opts *ApplyOptions, src *live.Clusters, rd re
 	}
 	d := deployment{f: f, c: c, env: rd.Env.Name, yes: opts.Deploy.Yes, line: line, question: "Apply these changes to %s?"}
 	req.Atomic = opts.Atomic
+	if pinned != nil {
+		cl, err := deploy.Identify(ctx, c)
+		if err != nil {
+			return 0, err
+		}
+		r, err := f.Repo()
+		if err != nil {
+			return 0, err
+		}
+		config, err := readConfig(f, r)
+		if err != nil {
+			return 0, err
+		}
+		req.Meta.PlanID = pinned.ID
+		req.Verify = func(p *deploy.Plan) error {
+			return pinned.Check(rd.Env.Name, rd.Result.YAML, config, cl, p, time.Now(), opts.PlanMaxAge)
+		}
+	}
 	_, err = d.run(ctx, req)
 	return 0, err
 }

@@ -33,6 +33,7 @@ Exit codes: 0 success, 1 findings (invalid objects, drift), 2 usage or runtime e
 		return &usageError{err}
 	})
 	cmd.AddCommand(
+		NewCmdPlan(f, nil),
 		NewCmdApply(f, nil),
 		NewCmdHistory(f, nil),
 		NewCmdRollback(f, nil),

@@ -57,6 +57,10 @@ type Request struct {
 	// Atomic rolls back to the previous release when what changed is not
 	// ready in time.
 	Atomic bool
+	// Verify, when set, is given the plan made under the lock (or the
+	// first plan, when it has nothing to do); an error stops the apply
+	// before its first write. apply --plan checks the reviewed plan here.
+	Verify func(*Plan) error
 }
 
 // Meta is what a release records about where it came from.
@@ -144,7 +148,16 @@ func apply(ctx context.Context, c *live.Cluster, req Request) (*Result, error) {
 	}
 	res := &Result{Plan: plan}
 	if plan.Empty() {
+		if req.Verify != nil {
+			return res, req.Verify(plan)
+		}
 		return res, nil
+	}
+	if req.Verify != nil {
+		// Before the lock too: a plan that moved fails without a write.
+		if err := req.Verify(plan); err != nil {
+			return res, err
+		}
 	}
 	if req.Meta.User == "" {
 		// Asked only now: a plan with nothing to do makes no request
@@ -190,6 +203,11 @@ func apply(ctx context.Context, c *live.Cluster, req Request) (*Result, error) {
 			}
 		}
 	}
+	if req.Verify != nil {
+		if err := req.Verify(plan); err != nil {
+			return res, err
+		}
+	}
 	if plan.Empty() {
 		return res, nil
 	}
@@ -216,6 +234,17 @@ func apply(ctx context.Context, c *live.Cluster, req Request) (*Result, error) {
 // apply would change. Custom resources of a CRD the same apply creates
 // cannot be sent before it exists; they stay planned as creates.
 func DryRun(ctx context.Context, c *live.Cluster, req Request) (*Plan, error) {
+	return dryRun(ctx, c, req, true)
+}
+
+// Check plans and sends every create and change as a server-side dry
+// run, as DryRun does, but keeps the plan as apply will make it (no step
+// demoted): for a plan file that apply compares with its own plan.
+func Check(ctx context.Context, c *live.Cluster, req Request) (*Plan, error) {
+	return dryRun(ctx, c, req, false)
+}
+
+func dryRun(ctx context.Context, c *live.Cluster, req Request, demote bool) (*Plan, error) {
 	req.defaults()
 	plan, err := MakePlan(ctx, c, req.Target, req.Objects, req.Plan)
 	if err != nil {
@@ -241,7 +270,7 @@ func DryRun(ctx context.Context, c *live.Cluster, req Request) (*Plan, error) {
 		if err != nil || got == nil || s.Action != ActionChange || s.live == nil {
 			return err
 		}
-		if sameContent(got.Object, s.live) {
+		if demote && sameContent(got.Object, s.live) {
 			s.Action, s.Why, s.Changes = ActionUnchanged, "", nil
 		}
 		return nil

@@ -56,8 +56,10 @@ type Step struct {
 	// in), to compare with the previous release's render.
 	rawKey drift.ObjectID
 	raw    string
-	// uid is the live object's, for prune's precondition.
-	uid types.UID
+	// uid and resourceVersion are the live object's, for prune's
+	// precondition and for pinning a reviewed plan.
+	uid             types.UID
+	resourceVersion string
 	// live is the live object of a change, for the server dry run.
 	live *yaml.RNode
 }
@@ -260,6 +262,9 @@ func MakePlan(ctx context.Context, c *live.Cluster, t Target, desired []*yaml.RN
 		s := &steps[i]
 		r := results[keyOf(s.ID)]
 		s.live = liveByKey[keyOf(s.ID)]
+		if s.live != nil {
+			s.uid, s.resourceVersion = types.UID(uidOf(s.live)), rvOf(s.live)
+		}
 		switch {
 		case liveByKey[keyOf(s.ID)] == nil:
 			s.Action = ActionCreate
@@ -297,7 +302,7 @@ func MakePlan(ctx context.Context, c *live.Cluster, t Target, desired []*yaml.RN
 			if l == nil {
 				continue // already gone
 			}
-			s := Step{ID: idOf(l), Action: ActionPrune, uid: types.UID(uidOf(l))}
+			s := Step{ID: idOf(l), Action: ActionPrune, uid: types.UID(uidOf(l)), resourceVersion: rvOf(l)}
 			switch {
 			case id.Group == "" && id.Kind == "Namespace" && !opts.PruneClusterScoped,
 				id.Group == "apiextensions.k8s.io" && id.Kind == "CustomResourceDefinition" && !opts.PruneClusterScoped:
@@ -477,6 +482,11 @@ func queryFor(steps []Step, candidates []drift.ObjectID, ns string) planQuery {
 	}
 	slices.Sort(q.Namespaces)
 	return q
+}
+
+func rvOf(o *yaml.RNode) string {
+	v, _ := o.GetString("metadata.resourceVersion")
+	return v
 }
 
 func uidOf(o *yaml.RNode) string {

@@ -167,6 +167,9 @@ func (historyText) Print(w io.Writer, es []HistoryEntry) error {
 		if e.Status != StatusUnreadable {
 			changes = fmt.Sprintf("+%d ~%d -%d", e.Created, e.Changed, e.Pruned)
 		}
+		if e.PlanID != "" {
+			desc += " (plan " + e.PlanID + ")"
+		}
 		if e.Error != "" {
 			desc += ": " + e.Error
 		}

@@ -75,6 +75,20 @@ func (v Value) MarshalJSON() ([]byte, error) {
 	return b, nil
 }
 
+// UnmarshalJSON reads a value back from a report or a plan file: as it
+// was written (numbers kept as written, so a re-encoding gives the same
+// bytes); a masked secret comes back as the text "(secret)", never more.
+func (v *Value) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var data any
+	if err := dec.Decode(&data); err != nil {
+		return err
+	}
+	*v = plainValue(data)
+	return nil
+}
+
 // marshalCompact is json.Marshal without HTML escaping.
 func marshalCompact(v any) ([]byte, error) {
 	var b bytes.Buffer
