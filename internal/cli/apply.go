@@ -197,7 +197,7 @@ func applyOne(ctx context.Context, opts *ApplyOptions, src *live.Clusters, rd re
 	req := opts.Deploy.request(rd.Env.Name, ns, ignore)
 	req.Objects, req.Render = objs, rd.Result.YAML
 	req.Meta = deploy.Meta{Commit: git.Commit, Dirty: git.Dirty, Version: version.Read().Version}
-	req.Progress = func(msg string) { line.Show("%s: %s", rd.Env.Name, msg) }
+	req.Progress = deployProgress(f, line, rd.Env.Name)
 	if dry {
 		plan, err := deploy.DryRun(ctx, c, req)
 		line.Clear()
@@ -308,6 +308,23 @@ func (d *deployment) run(ctx context.Context, req deploy.Request) (*deploy.Resul
 			d.env, rel.Revision, rel.Status, rel.Description, rel.Created, rel.Changed, rel.Pruned, rel.Unchanged, time.Since(start).Round(100*time.Millisecond))
 	}
 	return res, nil
+}
+
+// deployProgress shows an apply's progress on a terminal: the status line
+// for objects written and workloads waited for, and a line that stays for
+// each workload as it becomes ready. Off a terminal it shows nothing.
+func deployProgress(f *Factory, line *progress.Line, env string) func(string) {
+	if line == nil {
+		return nil
+	}
+	return func(msg string) {
+		if strings.HasPrefix(msg, "ready ") {
+			line.Clear()
+			fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", env, msg)
+			return
+		}
+		line.Show("%s: %s", env, msg)
+	}
 }
 
 // printWarnings shows the API server's warnings, as kubectl does, with

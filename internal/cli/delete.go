@@ -63,7 +63,7 @@ func runDelete(ctx context.Context, opts *DeleteOptions) error {
 	req.Meta.Version = version.Read().Version
 	line := progress.New(f.IO.ErrOut)
 	defer line.Clear()
-	req.Progress = func(msg string) { line.Show("%s: %s", env.Name, msg) }
+	req.Progress = deployProgress(f, line, env.Name)
 	d := deployment{f: f, c: c, env: env.Name, yes: opts.Deploy.Yes, line: line, question: "Delete these objects of %s?"}
 	_, err = d.run(ctx, req)
 	return err

@@ -112,7 +112,7 @@ func runRollback(ctx context.Context, opts *RollbackOptions) error {
 
 	line := progress.New(f.IO.ErrOut)
 	defer line.Clear()
-	req.Progress = func(msg string) { line.Show("%s: %s", env.Name, msg) }
+	req.Progress = deployProgress(f, line, env.Name)
 	d := deployment{f: f, c: c, env: env.Name, yes: opts.Deploy.Yes, line: line,
 		question: fmt.Sprintf("Roll %%s back to release %d?", to.Revision),
 		showPlan: func(p *deploy.Plan) error {

@@ -95,6 +95,7 @@ func (a *applier) waitReady(ctx context.Context, steps []*Step, timeout time.Dur
 		if len(still) == 0 {
 			return nil
 		}
+		a.report("waiting for %d of %d: %s", len(still), len(last), names(still))
 		pending = still
 		select {
 		case <-ctx.Done():
@@ -103,6 +104,19 @@ func (a *applier) waitReady(ctx context.Context, steps []*Step, timeout time.Dur
 		}
 		interval = min(interval*2, 2*time.Second)
 	}
+}
+
+// names lists steps' objects as "Kind name", the first few.
+func names(steps []*Step) string {
+	var out []string
+	for i, s := range steps {
+		if i == 3 {
+			out = append(out, fmt.Sprintf("and %d more", len(steps)-3))
+			break
+		}
+		out = append(out, s.ID.Kind+" "+s.ID.Name)
+	}
+	return strings.Join(out, ", ")
 }
 
 // hasRollout: kinds whose readiness an apply waits for. Not
