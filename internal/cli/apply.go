@@ -147,6 +147,13 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	if err != nil {
 		return err
 	}
+	if pinned == nil && !dry {
+		for _, e := range envs {
+			if e.Approval == repo.ApprovalRequired {
+				return fmt.Errorf("%s requires approval (envctl.yaml: approval: required): apply a reviewed plan, envctl plan %s -o FILE, then envctl apply %s --plan FILE", e.Name, e.Name, e.Name)
+			}
+		}
+	}
 	src, err := opts.Cluster.source()
 	if err != nil {
 		return err

@@ -234,9 +234,15 @@ type Environment struct {
 	Selector map[string]string `yaml:"selector,omitempty"`
 	// Ignore adds drift ignore rules for this environment only.
 	Ignore []IgnoreRule `yaml:"ignore,omitempty"`
+	// Approval "required" makes envctl apply refuse to deploy the
+	// environment without a reviewed plan (apply --plan).
+	Approval string `yaml:"approval,omitempty"`
 
 	line int
 }
+
+// ApprovalRequired is Environment.Approval's one value.
+const ApprovalRequired = "required"
 
 // ConfigError is a problem in envctl.yaml, located by file, line and key so
 // the user can go straight to it.
@@ -330,6 +336,9 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 				Msg: fmt.Sprintf("%q is not a valid environment name (letters, digits, '-', '_' and '.'; it is used as a file name)", e.Name)}
 		case e.Path == "":
 			return nil, &ConfigError{File: file, Line: e.line, Key: key + ".path", Msg: "is required"}
+		case e.Approval != "" && e.Approval != ApprovalRequired:
+			return nil, &ConfigError{File: file, Line: e.line, Key: key + ".approval",
+				Msg: fmt.Sprintf("got %q; the one value is %q (apply only a reviewed plan)", e.Approval, ApprovalRequired)}
 		}
 		if j, dup := seen[e.Name]; dup {
 			return nil, &ConfigError{File: file, Line: e.line, Key: key + ".name",
