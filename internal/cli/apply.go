@@ -234,7 +234,7 @@ func applyOne(ctx context.Context, opts *ApplyOptions, src *live.Clusters, rd re
 		if err != nil {
 			return 0, err
 		}
-		req.Meta.PlanID = pinned.ID
+		req.Meta.PlanID, req.Meta.Planner = pinned.ID, pinned.Planner
 		req.Verify = func(p *deploy.Plan) error {
 			return pinned.Check(rd.Env.Name, rd.Result.YAML, config, cl, p, time.Now(), opts.PlanMaxAge)
 		}

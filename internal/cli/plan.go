@@ -106,6 +106,10 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	}
 	git := repo.Git(ctx, r.Root)
 	pf := deploy.NewPlanFile(plan, rd.Result.YAML, config, git.Commit, git.Dirty, cl, time.Now())
+	if user, err := ec.c.WhoAmI(ctx); err == nil {
+		pf.Planner = user
+		pf.ID = pf.Seal()
+	}
 	data, err := deploy.EncodePlanFile(pf)
 	if err != nil {
 		return err

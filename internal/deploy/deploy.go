@@ -71,6 +71,7 @@ type Meta struct {
 	Version     string
 	Description string
 	PlanID      string
+	Planner     string
 }
 
 // Result is what an apply did.
@@ -382,6 +383,7 @@ func execute(ctx context.Context, c *live.Cluster, dyn dynamic.Interface, req Re
 		Version:     req.Meta.Version,
 		Description: req.Meta.Description,
 		PlanID:      req.Meta.PlanID,
+		Planner:     req.Meta.Planner,
 		Render:      req.Render,
 	}
 	// The inventory is recorded before the first object is written, so

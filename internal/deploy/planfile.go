@@ -36,10 +36,12 @@ type PlanFile struct {
 	// RenderDigest is the SHA-256 of the rendered stream.
 	RenderDigest string `json:"renderDigest"`
 	// ConfigDigest is the SHA-256 of envctl.yaml ("" without one).
-	ConfigDigest string  `json:"configDigest,omitempty"`
-	Commit       string  `json:"commit,omitempty"`
-	Dirty        bool    `json:"dirty,omitempty"`
-	Cluster      Cluster `json:"cluster"`
+	ConfigDigest string `json:"configDigest,omitempty"`
+	Commit       string `json:"commit,omitempty"`
+	Dirty        bool   `json:"dirty,omitempty"`
+	// Planner is who made the plan, as the API server authenticated them.
+	Planner string  `json:"planner,omitempty"`
+	Cluster Cluster `json:"cluster"`
 	// Previous is the release the plan was made against (0: none).
 	Previous int          `json:"previous"`
 	Steps    []PinnedStep `json:"steps"`
@@ -105,6 +107,9 @@ func NewPlanFile(p *Plan, render []byte, config []byte, commit string, dirty boo
 	pf.ID = pf.digest()[:12]
 	return pf
 }
+
+// Seal returns the id for the file's content, after a field was set.
+func (pf *PlanFile) Seal() string { return pf.digest()[:12] }
 
 // digest is over the whole file but its id.
 func (pf *PlanFile) digest() string {

@@ -104,6 +104,7 @@ type HistoryEntry struct {
 	Version     string    `json:"version,omitempty"`
 	Description string    `json:"description,omitempty"`
 	PlanID      string    `json:"planID,omitempty"`
+	Planner     string    `json:"planner,omitempty"`
 	Objects     int       `json:"objects"`
 	Created     int       `json:"created"`
 	Changed     int       `json:"changed"`
@@ -116,7 +117,7 @@ func Entries(rels []*Release) []HistoryEntry {
 	out := make([]HistoryEntry, 0, len(rels))
 	for _, r := range rels {
 		e := HistoryEntry{Revision: r.Revision, Status: r.Status, Started: r.Started, User: r.User, Commit: r.Commit, Dirty: r.Dirty,
-			Version: r.Version, Description: r.Description, PlanID: r.PlanID, Created: r.Created, Changed: r.Changed, Pruned: r.Pruned, Error: r.Error}
+			Version: r.Version, Description: r.Description, PlanID: r.PlanID, Planner: r.Planner, Created: r.Created, Changed: r.Changed, Pruned: r.Pruned, Error: r.Error}
 		for _, it := range r.Inventory {
 			if !it.Retained {
 				e.Objects++
@@ -168,7 +169,11 @@ func (historyText) Print(w io.Writer, es []HistoryEntry) error {
 			changes = fmt.Sprintf("+%d ~%d -%d", e.Created, e.Changed, e.Pruned)
 		}
 		if e.PlanID != "" {
-			desc += " (plan " + e.PlanID + ")"
+			desc += " (plan " + e.PlanID
+			if e.Planner != "" && e.Planner != e.User {
+				desc += " by " + e.Planner
+			}
+			desc += ")"
 		}
 		if e.Error != "" {
 			desc += ": " + e.Error

@@ -86,8 +86,10 @@ type Release struct {
 	// Description says what made the release: "apply", "rollback to 3",
 	// "delete".
 	Description string `json:"description,omitempty"`
-	// PlanID is the reviewed plan the release applied, if any.
-	PlanID string `json:"planID,omitempty"`
+	// PlanID is the reviewed plan the release applied, if any, and
+	// Planner who made it.
+	PlanID  string `json:"planID,omitempty"`
+	Planner string `json:"planner,omitempty"`
 	// Error is why a failed release failed.
 	Error string `json:"error,omitempty"`
 	// Counts of what the apply did.
