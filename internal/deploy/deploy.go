@@ -332,6 +332,7 @@ func (r *Request) defaults() {
 	if r.Replaced == "" {
 		r.Replaced = StatusSuperseded
 	}
+	r.Plan.FieldManager = r.FieldManager
 }
 
 // writer is a client for the apply's writes. It has no client-side rate

@@ -675,3 +675,52 @@ spec:
 		t.Errorf("history %s", got)
 	}
 }
+
+// A workload an HPA in the render scales: once the autoscaler took
+// spec.replicas, a change elsewhere in the Deployment applies without a
+// conflict and leaves the replicas it chose; while envctl still owns the
+// field it is applied (leaving it out would reset it to 1).
+func TestApplyLeavesReplicasToTheAutoscaler(t *testing.T) {
+	e := newEnv(t)
+	hpa := `---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: web
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 9
+`
+	e.apply(e.request(app("cccccccccc", "nginx:1", 2, false) + hpa))
+	replicas := func() int64 {
+		u, err := e.dyn.Resource(deployments).Namespace(e.ns).Get(context.Background(), "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
+		return r
+	}
+	// envctl still owns spec.replicas: a change applies it as rendered.
+	e.apply(e.request(app("cccccccccc", "nginx:2", 2, false) + hpa))
+	if r := replicas(); r != 2 {
+		t.Fatalf("replicas %d after a change while envctl owns them, want 2", r)
+	}
+	// The autoscaler scales through the scale subresource, as its
+	// controller does.
+	scale := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "autoscaling/v1", "kind": "Scale",
+		"metadata": map[string]any{"name": "web", "namespace": e.ns},
+		"spec":     map[string]any{"replicas": int64(6)},
+	}}
+	if _, err := e.dyn.Resource(deployments).Namespace(e.ns).Update(context.Background(), scale, metav1.UpdateOptions{FieldManager: "horizontal-pod-autoscaler"}, "scale"); err != nil {
+		t.Fatal(err)
+	}
+	res := e.apply(e.request(app("cccccccccc", "nginx:3", 2, false) + hpa))
+	if res.Release.Status != deploy.StatusDeployed {
+		t.Fatalf("%+v", res.Release)
+	}
+	if r := replicas(); r != 6 {
+		t.Errorf("replicas %d after a change, want the autoscaler's 6", r)
+	}
+}

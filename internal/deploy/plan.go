@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 
@@ -138,6 +139,9 @@ type PlanOptions struct {
 	// Deleting plans envctl delete: nothing desired, and old generations
 	// go with the rest.
 	Deleting bool
+	// FieldManager is the apply's (Request.FieldManager): a field managed
+	// elsewhere is still applied while this manager owns it.
+	FieldManager string
 }
 
 // Target is the environment an apply deploys.
@@ -288,6 +292,9 @@ func MakePlan(ctx context.Context, c *live.Cluster, t Target, desired []*yaml.RN
 		}
 	}
 	p.Steps = steps
+	if err := leaveManagedFields(p.Steps, opts.Ignore, opts.FieldManager); err != nil {
+		return nil, err
+	}
 
 	if !opts.NoPrune {
 		current := map[string]bool{}
@@ -323,6 +330,123 @@ func MakePlan(ctx context.Context, c *live.Cluster, t Target, desired []*yaml.RN
 		}
 	}
 	return p, nil
+}
+
+// leaveManagedFields removes, from the objects a change step applies, the
+// fields that are managed elsewhere: spec.replicas of a workload a
+// rendered HorizontalPodAutoscaler scales, and the fields of the
+// repository's ignore rules (those whose pointer names map keys; a
+// pointer through a list item is applied as rendered). Applying them
+// would conflict with their manager, or with --force-conflicts take them
+// back (Flux strips its drift-ignore fields the same way). A create keeps
+// them: they are the initial values.
+func leaveManagedFields(steps []Step, ignore []drift.IgnoreRule, manager string) error {
+	scaled := map[string]bool{} // namespace/Kind/name
+	for _, s := range steps {
+		if s.ID.Kind != "HorizontalPodAutoscaler" || s.ID.Group != "autoscaling" {
+			continue
+		}
+		kind, _ := s.Object.GetString("spec.scaleTargetRef.kind")
+		name, _ := s.Object.GetString("spec.scaleTargetRef.name")
+		scaled[s.ID.Namespace+"/"+kind+"/"+name] = true
+	}
+	for i := range steps {
+		s := &steps[i]
+		if s.Action != ActionChange {
+			continue
+		}
+		var paths [][]string
+		if scaled[s.ID.Namespace+"/"+s.ID.Kind+"/"+s.ID.Name] {
+			paths = append(paths, []string{"spec", "replicas"})
+		}
+		for _, r := range ignore {
+			if p := mapPointer(r); p != nil && ruleSelects(r, s.ID) {
+				paths = append(paths, p)
+			}
+		}
+		for _, p := range paths {
+			if owns(s.live, manager, p) {
+				// Still ours: leaving it out would make the server
+				// remove it (and replicas fall back to 1).
+				continue
+			}
+			parent, err := s.Object.Pipe(yaml.Lookup(p[:len(p)-1]...))
+			if err != nil {
+				return err
+			}
+			if parent != nil {
+				if _, err := parent.Pipe(yaml.Clear(p[len(p)-1])); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// owns reports whether manager's server-side apply entry in the live
+// object's managedFields holds the field at path.
+func owns(live *yaml.RNode, manager string, path []string) bool {
+	if live == nil {
+		return false
+	}
+	mf, err := live.Pipe(yaml.Lookup("metadata", "managedFields"))
+	if err != nil || mf == nil {
+		return false
+	}
+	items, _ := mf.Elements()
+	for _, e := range items {
+		m, _ := e.GetString("manager")
+		op, _ := e.GetString("operation")
+		sub, _ := e.GetString("subresource")
+		if m != manager || op != "Apply" || sub != "" {
+			continue
+		}
+		keys := []string{"fieldsV1"}
+		for _, k := range path {
+			keys = append(keys, "f:"+k)
+		}
+		if n, err := e.Pipe(yaml.Lookup(keys...)); err == nil && n != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// mapPointer splits an ignore rule's JSON pointer into map keys, or
+// returns nil when it is empty or goes through a list item.
+func mapPointer(r drift.IgnoreRule) []string {
+	if r.Pointer == "" || !strings.HasPrefix(r.Pointer, "/") {
+		return nil
+	}
+	var out []string
+	for _, t := range strings.Split(r.Pointer[1:], "/") {
+		t = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+		if t == "" || t == "*" || strings.Contains(t, "=") || strings.Trim(t, "0123456789") == "" {
+			return nil
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// ruleSelects is an ignore rule's object selector, as drift reads it.
+func ruleSelects(r drift.IgnoreRule, id drift.ObjectID) bool {
+	if r.Kind != "" && r.Kind != id.Kind || r.Namespace != "" && r.Namespace != id.Namespace {
+		return false
+	}
+	if r.APIVersion != "" {
+		gv, _ := schema.ParseGroupVersion(r.APIVersion)
+		if gv.Group != id.Group {
+			return false
+		}
+	}
+	if r.Name != "" {
+		if ok, _ := path.Match(r.Name, id.Name); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // usedGenerations says, for each hashed ConfigMap or Secret
