@@ -88,7 +88,7 @@ object that does not exist).`,
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: "+strings.Join(validate.Formats(), ", "))
 	// Fails only for a flag that does not exist; -o is defined just above.
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(validate.Formats(), cobra.ShellCompDirectiveNoFileComp))
-	fl.StringVar(&opts.KubeVersion, "kube-version", k8sschema.Newest(), "Kubernetes version of the schemas: "+strings.Join(k8sschema.Versions(), ", "))
+	fl.StringVar(&opts.KubeVersion, "kube-version", "", "Kubernetes version of the schemas: "+strings.Join(k8sschema.Versions(), ", ")+" (default: the environment's kubeVersion in envctl.yaml, else "+k8sschema.Newest()+")")
 	fl.BoolVar(&opts.Strict, "strict", true, "reject unknown fields and duplicate keys (--strict=false allows them)")
 	fl.StringSliceVar(&opts.SkipKinds, "skip-kinds", nil, "skip these kinds: Kind or group/version/Kind, comma-separated")
 	fl.BoolVar(&opts.SkipUnknown, "skip-unknown", false, "skip objects whose kind has no schema instead of failing")
@@ -114,8 +114,25 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 		}
 	}
 	vopts := validate.Options{KubernetesVersion: opts.KubeVersion, Strict: opts.Strict, SkipKinds: opts.SkipKinds, SkipUnknown: opts.SkipUnknown}
-	if _, err := k8sschema.Load(opts.KubeVersion, opts.Strict); err != nil {
-		return usageErrorf("--kube-version: %v", err)
+	if opts.KubeVersion != "" {
+		minor, patch, err := k8sschema.ParseVersion(opts.KubeVersion)
+		if err != nil {
+			return usageErrorf("--kube-version: %v", err)
+		}
+		if patch != "" {
+			// Schemas change with minor versions only; saying so once
+			// keeps a user from thinking the patch was honoured.
+			warnf(f, "--kube-version %s: the schemas are per minor version; checking against Kubernetes %s", opts.KubeVersion, minor)
+		}
+		vopts.KubernetesVersion = minor
+	}
+	// kubeVersion of an environment in envctl.yaml, unless --kube-version
+	// overrides it.
+	kubeVersionOf := func(e repo.Environment) string {
+		if opts.KubeVersion != "" {
+			return ""
+		}
+		return e.KubeVersion
 	}
 
 	var inputs []validate.Input
@@ -132,6 +149,15 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 			return err
 		}
 		in.Env = opts.Env
+		if opts.Env != "" {
+			r, err := f.Repo()
+			if err != nil {
+				return err
+			}
+			if e, ok := r.Lookup(opts.Env); ok {
+				in.KubernetesVersion = kubeVersionOf(e)
+			}
+		}
 		inputs = []validate.Input{in}
 	} else {
 		envs, err := f.Resolve(opts.Args, opts.All)
@@ -149,8 +175,9 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 		for _, rd := range rendered {
 			env := rd.Env
 			inputs = append(inputs, validate.Input{
-				Env:     env.Name,
-				Streams: []validate.Stream{{Data: rd.Result.YAML}},
+				Env:               env.Name,
+				KubernetesVersion: kubeVersionOf(env),
+				Streams:           []validate.Stream{{Data: rd.Result.YAML}},
 				Origins: func(ctx context.Context) (map[validate.Object]validate.Origin, error) {
 					return validateOrigins(overlay.Origins(ctx, f.FS, r.Root, env.Path, overlay.Options{RemoteTimeout: opts.Render.Timeout}))
 				},

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/envctl/envctl/internal/k8sschema"
 	"github.com/envctl/envctl/internal/manifest"
 )
 
@@ -233,6 +234,10 @@ type Environment struct {
 	Selector map[string]string `yaml:"selector,omitempty"`
 	// Ignore adds drift ignore rules for this environment only.
 	Ignore []IgnoreRule `yaml:"ignore,omitempty"`
+	// KubeVersion is the Kubernetes version of the environment's cluster
+	// ("1.36", "v1.36" or "1.36.3"): validate checks the environment
+	// against its schemas unless --kube-version says otherwise.
+	KubeVersion string `yaml:"kubeVersion,omitempty"`
 
 	line int
 }
@@ -320,6 +325,17 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 				Msg: fmt.Sprintf("%q is not a valid environment name (letters, digits, '-', '_' and '.'; it is used as a file name)", e.Name)}
 		case e.Path == "":
 			return nil, &ConfigError{File: file, Line: e.line, Key: key + ".path", Msg: "is required"}
+		}
+		if e.KubeVersion != "" {
+			// Checked here, where the line is known, rather than when
+			// validate first needs the schemas.
+			if _, _, err := k8sschema.ParseVersion(e.KubeVersion); err != nil {
+				var n *yaml.Node
+				if envNodes != nil && i < len(envNodes.Content) {
+					n = envNodes.Content[i]
+				}
+				return nil, &ConfigError{File: file, Line: keyLine(n, "kubeVersion"), Key: key + ".kubeVersion", Msg: err.Error()}
+			}
 		}
 		if j, dup := seen[e.Name]; dup {
 			return nil, &ConfigError{File: file, Line: e.line, Key: key + ".name",

@@ -8,6 +8,7 @@ import (
 
 type jsonReport struct {
 	KubernetesVersion string            `json:"kubernetesVersion"`
+	EnvVersions       map[string]string `json:"environmentVersions,omitempty"`
 	Strict            bool              `json:"strict"`
 	Environments      []string          `json:"environments,omitempty"`
 	Summary           jsonSummary       `json:"summary"`
@@ -46,6 +47,7 @@ func writeJSON(w io.Writer, rep *Report) error {
 	c := rep.Count(nil)
 	out := jsonReport{
 		KubernetesVersion: rep.KubernetesVersion,
+		EnvVersions:       rep.EnvVersions,
 		Strict:            rep.Strict,
 		Environments:      rep.Envs,
 		Summary:           jsonSummary(c),

@@ -2,6 +2,8 @@ package validate
 
 import (
 	"fmt"
+
+	"github.com/envctl/envctl/internal/k8sschema"
 	"slices"
 	"strings"
 )
@@ -141,7 +143,11 @@ type Result struct {
 
 // Report is the outcome of a validation run.
 type Report struct {
+	// KubernetesVersion is the version of the schemas ("1.37");
+	// EnvVersions lists the environments checked against another one
+	// (their kubeVersion in envctl.yaml).
 	KubernetesVersion string
+	EnvVersions       map[string]string
 	Strict            bool
 	// Envs lists the environments validated, in the order given.
 	Envs []string
@@ -154,6 +160,28 @@ type Report struct {
 	// Warnings are problems that did not stop validation, such as an
 	// environment whose objects could not be mapped to their files.
 	Warnings []string
+}
+
+// Versions lists the Kubernetes versions the report's objects were
+// checked against, oldest first.
+func (r *Report) Versions() []string {
+	vs := []string{r.KubernetesVersion}
+	for _, v := range r.EnvVersions {
+		if !slices.Contains(vs, v) {
+			vs = append(vs, v)
+		}
+	}
+	slices.SortFunc(vs, k8sschema.CompareVersions)
+	return vs
+}
+
+// VersionOf returns the Kubernetes version an environment was checked
+// against.
+func (r *Report) VersionOf(env string) string {
+	if v, ok := r.EnvVersions[env]; ok {
+		return v
+	}
+	return r.KubernetesVersion
 }
 
 // Counts tallies the results by status.

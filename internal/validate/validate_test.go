@@ -448,3 +448,38 @@ func TestSplitDocuments(t *testing.T) {
 		t.Errorf("document lines %v", lines)
 	}
 }
+
+func TestEachEnvironmentIsCheckedAgainstItsOwnKubernetesVersion(t *testing.T) {
+	// resource.k8s.io/v1 came with Kubernetes 1.34.
+	const doc = "apiVersion: resource.k8s.io/v1\nkind: DeviceClass\nmetadata:\n  name: gpu\nspec: {}\n"
+	v, err := New(Options{Strict: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := v.Validate(context.Background(), []Input{
+		{Env: "old", KubernetesVersion: "v1.33.2", Streams: []Stream{{Data: []byte(doc)}}},
+		{Env: "new", Streams: []Stream{{Data: []byte(doc)}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.KubernetesVersion != "1.37" || rep.EnvVersions["old"] != "1.33" || len(rep.EnvVersions) != 1 {
+		t.Fatalf("versions: %s %v", rep.KubernetesVersion, rep.EnvVersions)
+	}
+	old, cur := rep.Results[0], rep.Results[1]
+	if old.Status != Error || !strings.Contains(old.Reason, "Kubernetes 1.33") || cur.Status != Valid {
+		t.Errorf("old: %s %s; new: %s %s", old.Status, old.Reason, cur.Status, cur.Reason)
+	}
+	var out bytes.Buffer
+	if err := Write(&out, "text", rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"old: 1 object: 0 valid, 0 invalid, 1 error, 0 skipped (Kubernetes 1.33)\n", "new: 1 object: 1 valid", "(Kubernetes 1.33, 1.37, strict)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if _, err := v.Validate(context.Background(), []Input{{Env: "x", KubernetesVersion: "1.30"}}); err == nil || !strings.Contains(err.Error(), "environment x: no schemas for Kubernetes version \"1.30\"") {
+		t.Errorf("unknown version: %v", err)
+	}
+}
