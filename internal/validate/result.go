@@ -135,6 +135,9 @@ type Result struct {
 	Problems []Problem `json:"problems,omitempty"`
 	// Reason says why an object is an Error or Skipped.
 	Reason string `json:"reason,omitempty"`
+	// Notes say what was not checked and why (a CRD's transition rules,
+	// which need the stored object).
+	Notes []string `json:"notes,omitempty"`
 	// Source is where the object is defined, when known.
 	Source Source `json:"source"`
 

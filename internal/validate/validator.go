@@ -242,7 +242,7 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		if it.obj == nil && it.decodeErr == nil {
 			return // an empty document
 		}
-		r := v.check(it, envs[it.input])
+		r := v.check(ctx, it, envs[it.input])
 		r.Env, r.input, r.index = inputs[it.input].Env, it.input, it.index
 		it.result = &r
 		if !keptKinds[it.id.Kind] {
@@ -400,7 +400,7 @@ func (v *Validator) skipped(o Object) bool {
 	return v.skip[o.Kind] || v.skip[o.APIVersion+"/"+o.Kind]
 }
 
-func (v *Validator) check(it *item, env *envState) Result {
+func (v *Validator) check(ctx context.Context, it *item, env *envState) Result {
 	r := Result{Object: it.id}
 	if it.decodeErr != nil {
 		r.Status = Error
@@ -427,7 +427,7 @@ func (v *Validator) check(it *item, env *envState) Result {
 		r.Status, r.Reason = Skipped, "--skip-kinds"
 		return r
 	}
-	sch, rule, err := schemaFor(env.kube.set, []crdSchemas{env.crds, v.checks.crds}, r.Object.APIVersion, r.Object.Kind)
+	sch, rules, rule, err := schemaFor(env.kube.set, []crdSchemas{env.crds, v.checks.crds}, r.Object.APIVersion, r.Object.Kind)
 	if err != nil {
 		r.Status, r.Reason = Error, err.Error()
 		return r
@@ -442,6 +442,11 @@ func (v *Validator) check(it *item, env *envState) Result {
 		return r
 	}
 	r.Problems = violations(sch.Validate(it.obj), rule)
+	if rules != nil {
+		ps, notes := rules.check(ctx, it.obj, r.Problems)
+		r.Problems = append(r.Problems, ps...)
+		r.Notes = notes
+	}
 	if it.dups {
 		for _, d := range duplicateKeys(it.doc.Data) {
 			segs := splitPointer(d.Pointer)
