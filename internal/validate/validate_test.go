@@ -483,3 +483,81 @@ func TestEachEnvironmentIsCheckedAgainstItsOwnKubernetesVersion(t *testing.T) {
 		t.Errorf("unknown version: %v", err)
 	}
 }
+
+const celCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Gadget, plural: gadgets}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              x-kubernetes-validations:
+                - rule: RULE
+                  message: size is fixed once set
+              properties:
+                size: {type: integer}
+                labels:
+                  type: array
+                  items: {type: string}
+`
+
+func TestCELTransitionRulesAreNotedNotChecked(t *testing.T) {
+	crd := strings.Replace(celCRD, "RULE", `"self.size == oldSelf.size"`, 1)
+	rep := run(t, nil, Options{}, "", crd+"---\napiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g}\nspec: {size: 3}\n")
+	r := rep.Results[1]
+	if r.Status != Valid || len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "spec: transition rule not checked") || !strings.Contains(r.Notes[0], "self.size == oldSelf.size") {
+		t.Fatalf("%s %v %q", r.Status, r.Problems, r.Notes)
+	}
+	var out bytes.Buffer
+	if err := Write(&out, "json", rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"notes": [`) {
+		t.Errorf("-o json does not say the rule was not checked:\n%s", out.String())
+	}
+}
+
+func TestCELRulesThatTheAPIServerWouldRefuseFailTheCRD(t *testing.T) {
+	for name, tc := range map[string]struct{ rule, want string }{
+		"a rule that does not compile": {`"self.size > 'three'"`,
+			`CustomResourceDefinition gadgets.example.com: spec.versions[*].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value:`},
+		"a rule over an unbounded list": {`"self.labels.all(a, self.labels.all(b, self.labels.all(c, a + b + c != 'x')))"`,
+			`x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			v, err := New(Options{Strict: true}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			crd := strings.Replace(celCRD, "RULE", tc.rule, 1)
+			_, err = v.Validate(context.Background(), []Input{{Env: "prod", Streams: []Stream{{Data: []byte(crd)}}}})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "environment prod: CustomResourceDefinition gadgets.example.com") {
+				t.Fatalf("err = %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFieldToPointer(t *testing.T) {
+	for in, want := range map[string]string{
+		"<nil>":                              "",
+		"spec":                               "/spec",
+		"spec.ports[0].port":                 "/spec/ports/0/port",
+		"metadata.labels[app.example.com/x]": "/metadata/labels/app.example.com~1x",
+		"spec.matrix[1][2]":                  "/spec/matrix/1/2",
+	} {
+		if got := fieldToPointer(in); got != want {
+			t.Errorf("fieldToPointer(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
