@@ -179,7 +179,7 @@ func sendDryRun(ctx context.Context, t *testing.T, dyn dynamic.Interface, mapper
 	switch {
 	case st.Details != nil && len(st.Details.Causes) > 0:
 		for _, c := range st.Details.Causes {
-			if c.Field == "<nil>" || c.Field == "" {
+			if c.Field == "<nil>" {
 				continue // "some validation rules were not checked ..."
 			}
 			p := fieldToPointer(c.Field)
@@ -197,4 +197,116 @@ func sendDryRun(ctx context.Context, t *testing.T, dyn dynamic.Interface, mapper
 	slices.Sort(v.paths)
 	v.paths = slices.Compact(v.paths)
 	return v
+}
+
+// TestSizeLimitsAgreeWithTheAPIServer builds objects around the sizes the
+// API server and etcd refuse (too large for the corpus files) and
+// requires envctl's verdict and fields to be the API server's. Objects
+// that validation accepts are created for real, since etcd's limit
+// applies only when an object is stored.
+func TestSizeLimitsAgreeWithTheAPIServer(t *testing.T) {
+	c := testcluster.Shared(t)
+	ns := c.Namespace(t, "sizes")
+	cfg := c.RESTConfig(testcluster.UserAdmin)
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: blobs.size.example.com}
+spec:
+  group: size.example.com
+  names: {kind: Blob, plural: blobs, singular: blob, listKind: BlobList}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`
+	var crdObj map[string]any
+	if err := yaml.Unmarshal([]byte(crd), &crdObj); err != nil {
+		t.Fatal(err)
+	}
+	crdGVR := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+	if _, err := dyn.Resource(crdGVR).Create(ctx, &unstructured.Unstructured{Object: crdObj}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	waitEstablished(ctx, t, dyn, "blobs.size.example.com")
+
+	mi := 1 << 20
+	configMap := func(name string, data map[string]any) map[string]any {
+		return map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": name}, "data": data}
+	}
+	blob := func(name string, n int) map[string]any {
+		return map[string]any{"apiVersion": "size.example.com/v1", "kind": "Blob", "metadata": map[string]any{"name": name},
+			"spec": map[string]any{"payload": strings.Repeat("b", n)}}
+	}
+	tests := []struct {
+		name  string
+		obj   map[string]any
+		paths []string // nil: valid
+		gvr   schema.GroupVersionResource
+	}{
+		{"configmap-1mib", configMap("cm-1mib", map[string]any{"a": strings.Repeat("x", mi/2), "b": strings.Repeat("y", mi/2)}), nil, schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}},
+		{"configmap-over-1mib", configMap("cm-over", map[string]any{"a": strings.Repeat("x", mi/2), "b": strings.Repeat("y", mi/2+1)}), []string{""}, schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}},
+		{"secret-over-1mib", map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "s-over"},
+			"stringData": map[string]any{"a": strings.Repeat("x", mi+1)}}, []string{"/data"}, schema.GroupVersionResource{Version: "v1", Resource: "secrets"}},
+		{"annotations-over-256kib", map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "ann-over",
+			"annotations": map[string]any{"a": strings.Repeat("x", 128<<10), "b": strings.Repeat("y", 128<<10)}}}, []string{"/metadata/annotations"}, schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}},
+		{"blob-1.4mib", blob("blob-small", 1400<<10), nil, schema.GroupVersionResource{Group: "size.example.com", Version: "v1", Resource: "blobs"}},
+		{"blob-over-etcd", blob("blob-etcd", 1700<<10), []string{""}, schema.GroupVersionResource{Group: "size.example.com", Version: "v1", Resource: "blobs"}},
+		{"blob-over-request", blob("blob-request", 3200<<10), []string{""}, schema.GroupVersionResource{Group: "size.example.com", Version: "v1", Resource: "blobs"}},
+	}
+	v, err := New(Options{Strict: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := yaml.Marshal(tc.obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := v.Validate(ctx, []Input{{Streams: []Stream{{Name: tc.name, Data: append([]byte(crd+"---\n"), data...)}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rep.Results[1]
+			var ours []string
+			for _, p := range r.Problems {
+				ours = append(ours, p.Path)
+			}
+			// The API server: validation on a create, etcd's limit when
+			// the object is stored.
+			_, serr := dyn.Resource(tc.gvr).Namespace(ns).Create(ctx, &unstructured.Unstructured{Object: tc.obj}, metav1.CreateOptions{})
+			var theirs []string
+			var se *apierrors.StatusError
+			switch {
+			case serr == nil:
+			case errors.As(serr, &se) && se.ErrStatus.Details != nil && len(se.ErrStatus.Details.Causes) > 0:
+				for _, c := range se.ErrStatus.Details.Causes {
+					theirs = append(theirs, fieldToPointer(c.Field))
+				}
+			default:
+				theirs = []string{""}
+			}
+			if !slices.Equal(ours, tc.paths) || !slices.Equal(theirs, tc.paths) {
+				t.Errorf("envctl %v %v, the API server %v (%v); want %v", r.Status, r.Problems, theirs, serr, tc.paths)
+			}
+			for _, p := range r.Problems {
+				t.Logf("envctl: %s: %s", FieldPath(p.Path), p.Message)
+			}
+			if serr != nil {
+				t.Logf("API server: %.300s", serr)
+			}
+		})
+	}
 }

@@ -219,7 +219,8 @@ func celMessage(e *field.Error) string {
 // ("spec.ports[0]", `metadata.labels[app.kubernetes.io/name]`, "<nil>"
 // for the root) into a JSON pointer.
 func fieldToPointer(f string) string {
-	if f == "<nil>" || f == "" {
+	if f == "<nil>" || f == "" || f == "[]" {
+		// "[]" is field.NewPath(""): the whole object.
 		return ""
 	}
 	var segs []string

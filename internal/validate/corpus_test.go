@@ -255,7 +255,7 @@ func TestKubeconformAgrees(t *testing.T) {
 
 // serverCorpora are the corpora whose expectations are the real API
 // server's verdicts (TestCorpusAgreesWithTheAPIServer checks them there).
-var serverCorpora = []string{"testdata/corpus/cel/*.yaml"}
+var serverCorpora = []string{"testdata/corpus/cel/*.yaml", "testdata/corpus/limits/*.yaml"}
 
 // TestServerCorpora holds envctl to the API server's verdicts: custom
 // resources against the CEL rules of their CRDs.

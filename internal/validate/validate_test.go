@@ -561,3 +561,24 @@ func TestFieldToPointer(t *testing.T) {
 		}
 	}
 }
+
+func TestServiceNamesFollowTheirKubernetesVersion(t *testing.T) {
+	const svc = "apiVersion: v1\nkind: Service\nmetadata: {name: 1web}\nspec:\n  ports: [{port: 80}]\n"
+	for version, want := range map[string]Status{"1.35": Invalid, "1.36": Valid, "1.37": Valid} {
+		rep := run(t, nil, Options{KubernetesVersion: version, Strict: true}, "", svc)
+		if got := rep.Results[0].Status; got != want {
+			t.Errorf("Kubernetes %s: %s %v, want %s", version, got, rep.Results[0].Problems, want)
+		}
+	}
+}
+
+func TestSecretLimitsNameKeysAndSizesNotValues(t *testing.T) {
+	rep := run(t, nil, Options{}, "", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {\"bad:key\": CHANGEME-hunter2}\n")
+	r := rep.Results[0]
+	if r.Status != Invalid || len(r.Problems) != 1 || r.Problems[0].Rule != RuleAPILimits || r.Problems[0].Path != "/data/bad:key" {
+		t.Fatalf("%s %v", r.Status, r.Problems)
+	}
+	if strings.Contains(r.Problems[0].Message, "hunter2") {
+		t.Errorf("the message quotes the value: %s", r.Problems[0].Message)
+	}
+}

@@ -447,6 +447,7 @@ func (v *Validator) check(ctx context.Context, it *item, env *envState) Result {
 		r.Problems = append(r.Problems, ps...)
 		r.Notes = notes
 	}
+	r.Problems = append(r.Problems, checkLimits(it.obj, r.Object, env.kube.set.Version())...)
 	if it.dups {
 		for _, d := range duplicateKeys(it.doc.Data) {
 			segs := splitPointer(d.Pointer)
@@ -461,7 +462,9 @@ func (v *Validator) check(ctx context.Context, it *item, env *envState) Result {
 	}
 	if r.Object.Kind == "Secret" {
 		for i := range r.Problems {
-			if _, builtin := builtinRules[r.Problems[i].Rule]; !builtin {
+			// Built-in policies and the API server's limits word their
+			// messages from names, keys and sizes, never from values.
+			if _, builtin := builtinRules[r.Problems[i].Rule]; !builtin && r.Problems[i].Rule != RuleAPILimits {
 				r.Problems[i].Message = redactMessage(r.Problems[i])
 			}
 		}
