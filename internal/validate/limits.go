@@ -64,7 +64,7 @@ var podTemplates = map[string][][]string{
 // apimachinery functions it calls) finds in an object's names, labels,
 // annotations, ConfigMap and Secret keys and sizes. Messages never hold a
 // Secret's value: they name keys and sizes only.
-func checkLimits(obj map[string]any, id Object, kubeVersion string) []Problem {
+func checkLimits(obj map[string]any, id Object, kubeVersion string, docSize int) []Problem {
 	var errs field.ErrorList
 	gvk := id.APIVersion + "/" + id.Kind
 	if m, ok := obj["metadata"].(map[string]any); ok {
@@ -112,6 +112,13 @@ func checkLimits(obj map[string]any, id Object, kubeVersion string) []Problem {
 	var out []Problem
 	for _, e := range errs {
 		out = append(out, Problem{Rule: RuleAPILimits, Path: fieldToPointer(e.Field), Message: limitMessage(e)})
+	}
+	// Encoding every object to JSON to learn its size would cost more
+	// than the rest of its checks; its YAML document's size bounds it
+	// (JSON takes at most a few times the bytes of the same YAML: quotes,
+	// commas, and six bytes for an escaped character).
+	if docSize < maxEtcdSize/8 {
+		return out
 	}
 	if data, err := json.Marshal(obj); err == nil {
 		switch n := len(data); {

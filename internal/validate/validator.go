@@ -447,7 +447,7 @@ func (v *Validator) check(ctx context.Context, it *item, env *envState) Result {
 		r.Problems = append(r.Problems, ps...)
 		r.Notes = notes
 	}
-	r.Problems = append(r.Problems, checkLimits(it.obj, r.Object, env.kube.set.Version())...)
+	r.Problems = append(r.Problems, checkLimits(it.obj, r.Object, env.kube.set.Version(), len(it.doc.Data))...)
 	if it.dups {
 		for _, d := range duplicateKeys(it.doc.Data) {
 			segs := splitPointer(d.Pointer)
