@@ -327,3 +327,26 @@ func joinPointer(segs ...string) string {
 func escapePointer(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
+
+// RuleServerDryRun is the rule id of what the API server refused in a
+// server-side dry run (validate --dry-run=server).
+const RuleServerDryRun = "server-dry-run"
+
+// addRefusals adds the API server's refusals to the results of their
+// objects, which become invalid.
+func addRefusals(results []Result, refusals []ServerRefusal) {
+	for _, f := range refusals {
+		for i := range results {
+			res := &results[i]
+			if res.Object != f.Object {
+				continue
+			}
+			res.Problems = append(res.Problems, Problem{Rule: RuleServerDryRun, Path: fieldToPointer(f.Field), Message: f.Message})
+			sortProblems(res.Problems)
+			if res.Status == Valid {
+				res.Status = Invalid
+			}
+			break
+		}
+	}
+}

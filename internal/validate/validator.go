@@ -50,6 +50,19 @@ type Input struct {
 	// them (the CLI passes overlay.Origins, which renders again). It is
 	// called only when the input has findings.
 	Origins func(ctx context.Context) (map[Object]Origin, error)
+	// Server, if set, sends the input's objects to the API server as a
+	// server-side dry run (the CLI's --dry-run=server) and returns what it
+	// refused; an error stops the run.
+	Server func(ctx context.Context) ([]ServerRefusal, error)
+}
+
+// ServerRefusal is what the API server refused of an object in a
+// server-side dry run.
+type ServerRefusal struct {
+	Object Object
+	// Field is the API server's field path ("spec.replicas"); "" for the
+	// whole object.
+	Field, Message string
 }
 
 // Stream is a YAML stream: a rendered environment or a file.
@@ -272,6 +285,13 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		results = append(results, envs[i].missingContracts()...)
 		for j := range results {
 			results[j].input, results[j].Env = i, in.Env
+		}
+		if in.Server != nil {
+			refusals, err := in.Server(ctx)
+			if err != nil {
+				return nil, err
+			}
+			addRefusals(results, refusals)
 		}
 		if err := v.locate(ctx, i, in, items, results); err != nil {
 			// The findings stand without their files.
