@@ -68,8 +68,7 @@ func checkLimits(obj map[string]any, id Object, kubeVersion string, docSize int)
 	var errs field.ErrorList
 	gvk := id.APIVersion + "/" + id.Kind
 	if m, ok := obj["metadata"].(map[string]any); ok {
-		var meta metav1.ObjectMeta
-		if runtime.DefaultUnstructuredConverter.FromUnstructured(m, &meta) == nil {
+		if meta, ok := objectMeta(m); ok {
 			nameFn, ok := nameRules[gvk]
 			if !ok {
 				nameFn = apimachineryvalidation.NameIsDNSSubdomain
@@ -93,8 +92,8 @@ func checkLimits(obj map[string]any, id Object, kubeVersion string, docSize int)
 		if !ok {
 			continue
 		}
-		var meta metav1.ObjectMeta
-		if runtime.DefaultUnstructuredConverter.FromUnstructured(m, &meta) != nil {
+		meta, ok := objectMeta(m)
+		if !ok {
 			continue
 		}
 		// The API server names these fields without "metadata"
@@ -211,4 +210,54 @@ func decodedLen(s string) int {
 		n--
 	}
 	return max(n, 0)
+}
+
+// objectMeta reads the metadata fields the API server's checks look at.
+// The common fields are read by hand: the unstructured converter's
+// reflection, run on every object, cost more than the checks.
+func objectMeta(m map[string]any) (metav1.ObjectMeta, bool) {
+	var meta metav1.ObjectMeta
+	for k, v := range m {
+		switch k {
+		case "name", "generateName", "namespace":
+			s, ok := v.(string)
+			if !ok && v != nil {
+				return meta, false
+			}
+			switch k {
+			case "name":
+				meta.Name = s
+			case "generateName":
+				meta.GenerateName = s
+			default:
+				meta.Namespace = s
+			}
+		case "labels", "annotations":
+			mm, ok := v.(map[string]any)
+			if !ok && v != nil {
+				return meta, false
+			}
+			ss := make(map[string]string, len(mm))
+			for kk, vv := range mm {
+				s, ok := vv.(string)
+				if !ok && vv != nil {
+					return meta, false
+				}
+				ss[kk] = s
+			}
+			if k == "labels" {
+				meta.Labels = ss
+			} else {
+				meta.Annotations = ss
+			}
+		case "finalizers", "ownerReferences", "managedFields":
+			// Rare in manifests: the converter reads them.
+			var full metav1.ObjectMeta
+			if runtime.DefaultUnstructuredConverter.FromUnstructured(m, &full) != nil {
+				return meta, false
+			}
+			return full, true
+		}
+	}
+	return meta, true
 }
