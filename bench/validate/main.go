@@ -13,6 +13,15 @@
 // belongs, a bad quantity, invalid base64), so both tools must find the
 // same invalid objects.
 //
+// With -crs P (default 10), P% of the objects are instead custom
+// resources of the five CRDs with CEL rules in
+// internal/validate/testdata/corpus/cel (the CRDs lead the file), valid
+// and invalid as the corpus (and the real API server) says. envctl
+// checks them against their schemas and CEL rules; kubeconform has no
+// schemas for them and skips them (-ignore-missing-schemas), so they are
+// left out of the verdict comparison and checked against the corpus
+// instead.
+//
 // Two comparisons, in the same run:
 //
 //  1. Package k8sschema in process (split, decode, validate), cold (every
@@ -53,8 +62,9 @@ func main() {
 	version := flag.String("version", k8sschema.Newest(), "Kubernetes version")
 	kc := flag.String("kubeconform", "", "kubeconform binary (default: kubeconform on PATH; skipped if none)")
 	root := flag.String("repo", ".", "envctl repository root (for the corpus)")
+	crs := flag.Int("crs", 10, "percent of the objects that are custom resources with CEL rules")
 	flag.Parse()
-	if err := run(*n, *runs, *version, *kc, *root); err != nil {
+	if err := run(*n, *runs, *crs, *version, *kc, *root); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/validate:", err)
 		os.Exit(1)
 	}
@@ -62,7 +72,7 @@ func main() {
 
 type verdicts map[string]bool // "Kind name" → valid
 
-func run(n, runs int, version, kc, root string) error {
+func run(n, runs, crs int, version, kc, root string) error {
 	tmp, err := os.MkdirTemp("", "envctl-bench-validate")
 	if err != nil {
 		return err
@@ -73,11 +83,18 @@ func run(n, runs int, version, kc, root string) error {
 	if err != nil {
 		return err
 	}
+	corpus, custom, err := addCustomResources(root, corpus, crs)
+	if err != nil {
+		return err
+	}
 	input := filepath.Join(tmp, "objects.yaml")
 	if err := os.WriteFile(input, corpus, 0o644); err != nil {
 		return err
 	}
 	fmt.Printf("corpus: %d objects (%d with a mistake), %d KiB, Kubernetes %s, strict\n", n, broken, len(corpus)>>10, version)
+	if len(custom) > 0 {
+		fmt.Printf("  of which %d custom resources of 5 CRDs with CEL rules (%d invalid), and the 5 CRDs\n", len(custom), countInvalid(custom))
+	}
 
 	// buildCorpus used the non-strict Set; the strict one is still cold
 	// (but for the bundle's decoding, ~10 ms, shared by both).
@@ -115,6 +132,9 @@ func run(n, runs int, version, kc, root string) error {
 	fmt.Printf("kubeconform v0.8.0 (-strict, exported schemas, process): %v, %d invalid\n", time.Since(start).Round(time.Millisecond), countInvalid(theirs))
 
 	ours, err := validateEnvctl(corpus, version, 1)
+	for k := range custom {
+		delete(ours, k)
+	}
 	if err != nil {
 		return err
 	}
@@ -130,7 +150,73 @@ func run(n, runs int, version, kc, root string) error {
 	}
 	fmt.Printf("verdicts agree on all %d objects\n", len(ours))
 
-	return compareBinaries(root, tmp, input, schemas, kc, n, runs)
+	return compareBinaries(root, tmp, input, schemas, kc, n, runs, custom)
+}
+
+// addCustomResources replaces pct% of the corpus's objects (every
+// 100/pct-th) with custom resources of the CEL corpus, renamed, and puts
+// their CRDs first (in place of as many objects, so the count stays n).
+// It returns their expected verdicts.
+func addCustomResources(root string, corpus []byte, pct int) ([]byte, verdicts, error) {
+	want := verdicts{}
+	if pct <= 0 {
+		return corpus, want, nil
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "internal/validate/testdata/corpus/cel/*.yaml"))
+	if len(files) == 0 {
+		return nil, nil, errors.New("no CEL corpus (run from the repository root or pass -repo)")
+	}
+	var crds [][]byte
+	type cr struct {
+		obj   map[string]any
+		valid bool
+	}
+	var crs []cr
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, doc := range splitYAML(data) {
+			obj, err := decode(doc)
+			if err != nil || obj == nil {
+				continue
+			}
+			if obj["kind"] == "CustomResourceDefinition" {
+				crds = append(crds, doc)
+				continue
+			}
+			crs = append(crs, cr{obj, !bytes.Contains(doc, []byte("# expect: invalid"))})
+		}
+	}
+	docs := splitYAML(corpus)
+	step := max(100/pct, 1)
+	var buf bytes.Buffer
+	for _, d := range crds {
+		buf.WriteString("---\n")
+		buf.Write(d)
+		buf.WriteString("\n")
+	}
+	for i, d := range docs[len(crds):] {
+		if i%step != step-1 {
+			buf.WriteString("---\n")
+			buf.Write(d)
+			buf.WriteString("\n")
+			continue
+		}
+		c := crs[(i/step)%len(crs)]
+		obj := deepCopy(c.obj).(map[string]any)
+		meta := obj["metadata"].(map[string]any)
+		meta["name"] = fmt.Sprintf("%v-%d", meta["name"], i)
+		want[key(obj)] = c.valid
+		y, err := yaml.Marshal(obj)
+		if err != nil {
+			return nil, nil, err
+		}
+		buf.WriteString("---\n")
+		buf.Write(y)
+	}
+	return buf.Bytes(), want, nil
 }
 
 func countInvalid(v verdicts) int {
@@ -303,6 +389,9 @@ func validateEnvctl(corpus []byte, version string, workers int) (verdicts, error
 				if err == nil {
 					vs, err = set.Validate(obj)
 				}
+				if errors.Is(err, k8sschema.ErrUnknownKind) {
+					continue // custom resources: k8sschema alone has no schemas for them
+				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -324,7 +413,7 @@ func validateEnvctl(corpus []byte, version string, workers int) (verdicts, error
 
 func validateKubeconform(kc, schemas, input string) (verdicts, error) {
 	loc := filepath.Join(schemas, "{{ .ResourceKind }}{{ .KindSuffix }}.json")
-	cmd := exec.Command(kc, "-strict", "-verbose", "-output", "json", "-schema-location", loc, input)
+	cmd := exec.Command(kc, "-strict", "-ignore-missing-schemas", "-verbose", "-output", "json", "-schema-location", loc, input)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -347,6 +436,8 @@ func validateKubeconform(kc, schemas, input string) (verdicts, error) {
 			out[r.Kind+" "+r.Name] = true
 		case "statusInvalid":
 			out[r.Kind+" "+r.Name] = false
+		case "statusSkipped":
+			// custom resources without a schema
 		default:
 			return nil, fmt.Errorf("kubeconform: %s %s: %s %s", r.Kind, r.Name, r.Status, r.Msg)
 		}
@@ -403,7 +494,7 @@ func median(ms []measured) measured {
 
 // compareBinaries times envctl validate -f and kubeconform on the corpus
 // file, alternately, and compares their verdicts.
-func compareBinaries(root, tmp, input, schemas, kc string, n, runs int) error {
+func compareBinaries(root, tmp, input, schemas, kc string, n, runs int, custom verdicts) error {
 	envctl := filepath.Join(tmp, "envctl")
 	build := exec.Command("go", "build", "-o", envctl, "./cmd/envctl")
 	build.Dir, build.Stderr = root, os.Stderr
@@ -422,8 +513,8 @@ func compareBinaries(root, tmp, input, schemas, kc string, n, runs int) error {
 		args []string
 	}{
 		{"envctl validate -f FILE", envctl, []string{"validate", "-f", input}},
-		{"kubeconform -strict -summary (-n 4, its default)", kc, []string{"-strict", "-summary", "-schema-location", loc, input}},
-		{"kubeconform -strict -summary -n 2", kc, []string{"-strict", "-summary", "-n", "2", "-schema-location", loc, input}},
+		{"kubeconform -strict -summary (-n 4, its default)", kc, []string{"-strict", "-ignore-missing-schemas", "-summary", "-schema-location", loc, input}},
+		{"kubeconform -strict -summary -n 2", kc, []string{"-strict", "-ignore-missing-schemas", "-summary", "-n", "2", "-schema-location", loc, input}},
 	}
 	results := make([][]measured, len(tools))
 	for r := 0; r < runs; r++ {
@@ -473,12 +564,21 @@ func compareBinaries(root, tmp, input, schemas, kc string, n, runs int) error {
 		return err
 	}
 	var disagree []string
+	for k, want := range custom {
+		if got, ok := ours[k]; !ok || got != want {
+			disagree = append(disagree, fmt.Sprintf("%s: envctl valid=%v, the CEL corpus (the API server) valid=%v", k, got, want))
+		}
+		delete(ours, k)
+	}
 	for k, v := range ours {
 		if tv, ok := theirs[k]; !ok || tv != v {
 			disagree = append(disagree, fmt.Sprintf("%s: envctl valid=%v, kubeconform valid=%v (reported=%v)", k, v, tv, ok))
 		}
 	}
 	sort.Strings(disagree)
+	if len(custom) > 0 && len(disagree) == 0 {
+		fmt.Printf("  envctl's verdicts on the %d custom resources are the CEL corpus's (the API server's); kubeconform skipped them\n", len(custom))
+	}
 	if len(disagree) > 0 || len(ours) != len(theirs) {
 		return fmt.Errorf("binaries: verdicts differ on %d objects (envctl judged %d, kubeconform %d):\n%s", len(disagree), len(ours), len(theirs), strings.Join(disagree, "\n"))
 	}

@@ -375,8 +375,9 @@ func validateRendered(ctx context.Context, f *Factory, rf renderFlags, rendered 
 	for _, rd := range rendered {
 		env := rd.Env
 		inputs = append(inputs, validate.Input{
-			Env:     env.Name,
-			Streams: []validate.Stream{{Data: rd.Result.YAML}},
+			Env:               env.Name,
+			KubernetesVersion: env.KubeVersion,
+			Streams:           []validate.Stream{{Data: rd.Result.YAML}},
 			Origins: func(ctx context.Context) (map[validate.Object]validate.Origin, error) {
 				return validateOrigins(overlay.Origins(ctx, f.FS, r.Root, env.Path, overlay.Options{RemoteTimeout: rf.Timeout}))
 			},

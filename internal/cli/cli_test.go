@@ -98,11 +98,14 @@ func TestNewCmdDiffMapsFlagsToOptions(t *testing.T) {
 func TestNewCmdValidateMapsFlagsToOptions(t *testing.T) {
 	var got *ValidateOptions
 	cmd := NewCmdValidate(&Factory{}, func(_ context.Context, o *ValidateOptions) error { got = o; return nil })
-	if err := run(t, cmd, "-f", "-", "-f", "dir", "--env", "prod", "-o", "sarif", "--kube-version", "1.33", "--strict=false", "--skip-kinds", "Foo,x/v1/Bar", "--skip-unknown", "--max-input-size", "1GiB"); err != nil {
+	if err := run(t, cmd, "-f", "-", "-f", "dir", "--env", "prod", "-o", "sarif", "--kube-version", "1.33", "--strict=false", "--skip-kinds", "Foo,x/v1/Bar", "--skip-unknown", "--max-input-size", "1GiB", "--dry-run=server", "--context", "c1", "-n", "ns1"); err != nil {
 		t.Fatal(err)
 	}
-	want := ValidateOptions{Args: []string{}, Files: []string{"-", "dir"}, Env: "prod", Output: "sarif", KubeVersion: "1.33", SkipKinds: []string{"Foo", "x/v1/Bar"}, SkipUnknown: true, MaxSize: 1 << 30, Render: renderFlags{timeoutFlag: "timeout", Timeout: 60 * time.Second}}
-	got.Factory = nil
+	want := ValidateOptions{Args: []string{}, Files: []string{"-", "dir"}, Env: "prod", Output: "sarif", KubeVersion: "1.33", SkipKinds: []string{"Foo", "x/v1/Bar"}, SkipUnknown: true, MaxSize: 1 << 30, DryRun: "server", Render: renderFlags{timeoutFlag: "timeout", Timeout: 60 * time.Second}}
+	if o := got.Cluster.Overrides; o.CurrentContext != "c1" || o.Context.Namespace != "ns1" {
+		t.Errorf("connection flags: context %q, namespace %q", o.CurrentContext, o.Context.Namespace)
+	}
+	got.Factory, got.Cluster = nil, clusterFlags{}
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("options = %+v\nwant %+v", *got, want)
 	}

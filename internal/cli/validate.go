@@ -1,14 +1,20 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/envctl/envctl/internal/k8sschema"
+	"github.com/envctl/envctl/internal/live"
 	"github.com/envctl/envctl/internal/overlay"
 	"github.com/envctl/envctl/internal/repo"
 	"github.com/envctl/envctl/internal/report"
@@ -28,7 +34,11 @@ type ValidateOptions struct {
 	SkipKinds   []string
 	SkipUnknown bool
 	MaxSize     sizeFlag
-	Render      renderFlags
+	// DryRun is "server" to also send every object to its cluster as a
+	// server-side dry run ("" or "none": offline only).
+	DryRun  string
+	Cluster clusterFlags
+	Render  renderFlags
 }
 
 // NewCmdValidate returns `envctl validate`. runF replaces runValidate in
@@ -55,6 +65,13 @@ With -f, pre-rendered YAML is checked instead (-f - reads stdin; files and
 directories, repeatable), against the schemas only, as kubeconform does;
 --env NAME applies that environment's contracts and policies too.
 
+--dry-run=server also sends every object to the environment's cluster (its
+context from envctl.yaml, or the connection flags, as diff resolves them) as a
+server-side apply with dryRun=All: admission webhooks, ValidatingAdmission-
+Policies, quota, LimitRange and the API server's own validation judge it, and
+nothing is stored. That needs the verbs get, create and patch on every kind
+(read-only access is not enough).
+
 Each problem is printed with the object, the field path and, where it can be
 told, the file in the repository that defines the object. Secret values never
 appear in a message.
@@ -70,6 +87,9 @@ object that does not exist).`,
 
   # A drop-in for kubeconform in a pipeline
   kustomize build overlays/prod | envctl validate -f -
+
+  # Also ask the cluster: admission policies and webhooks, quota
+  envctl validate prod --dry-run=server
 
   # Against Kubernetes 1.31, allowing unknown fields
   envctl validate --all --kube-version 1.31 --strict=false`,
@@ -90,10 +110,12 @@ object that does not exist).`,
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: "+strings.Join(validate.Formats(), ", "))
 	// Fails only for a flag that does not exist; -o is defined just above.
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(validate.Formats(), cobra.ShellCompDirectiveNoFileComp))
-	fl.StringVar(&opts.KubeVersion, "kube-version", k8sschema.Newest(), "Kubernetes version of the schemas: "+strings.Join(k8sschema.Versions(), ", "))
+	fl.StringVar(&opts.KubeVersion, "kube-version", "", "Kubernetes version of the schemas: "+strings.Join(k8sschema.Versions(), ", ")+" (default: the environment's kubeVersion in envctl.yaml, else "+k8sschema.Newest()+")")
 	fl.BoolVar(&opts.Strict, "strict", true, "reject unknown fields and duplicate keys (--strict=false allows them)")
 	fl.StringSliceVar(&opts.SkipKinds, "skip-kinds", nil, "skip these kinds: Kind or group/version/Kind, comma-separated")
 	fl.BoolVar(&opts.SkipUnknown, "skip-unknown", false, "skip objects whose kind has no schema instead of failing")
+	fl.StringVar(&opts.DryRun, "dry-run", "none", "server: also send every object to its cluster as a server-side dry run (admission, quota, the API server's validation)")
+	opts.Cluster.register(fl)
 	opts.Render.register(fl)
 	return cmd
 }
@@ -110,17 +132,40 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 	if opts.Env != "" && len(opts.Files) == 0 {
 		return usageErrorf("--env applies to -f files; to validate environment %s, name it: envctl validate %s", opts.Env, opts.Env)
 	}
+	switch opts.DryRun {
+	case "", "none", "server":
+	default:
+		return usageErrorf("--dry-run %q: want none or server", opts.DryRun)
+	}
 	for _, k := range opts.SkipKinds {
 		if strings.TrimSpace(k) == "" {
 			return usageErrorf("--skip-kinds: empty kind in %q", strings.Join(opts.SkipKinds, ","))
 		}
 	}
 	vopts := validate.Options{KubernetesVersion: opts.KubeVersion, Strict: opts.Strict, SkipKinds: opts.SkipKinds, SkipUnknown: opts.SkipUnknown}
-	if _, err := k8sschema.Load(opts.KubeVersion, opts.Strict); err != nil {
-		return usageErrorf("--kube-version: %v", err)
+	if opts.KubeVersion != "" {
+		minor, patch, err := k8sschema.ParseVersion(opts.KubeVersion)
+		if err != nil {
+			return usageErrorf("--kube-version: %v", err)
+		}
+		if patch != "" {
+			// Schemas change with minor versions only; saying so once
+			// keeps a user from thinking the patch was honoured.
+			warnf(f, "--kube-version %s: the schemas are per minor version; checking against Kubernetes %s", opts.KubeVersion, minor)
+		}
+		vopts.KubernetesVersion = minor
+	}
+	// kubeVersion of an environment in envctl.yaml, unless --kube-version
+	// overrides it.
+	kubeVersionOf := func(e repo.Environment) string {
+		if opts.KubeVersion != "" {
+			return ""
+		}
+		return e.KubeVersion
 	}
 
 	var inputs []validate.Input
+	var envOf []repo.Environment // per input, for --dry-run=server
 	if len(opts.Files) > 0 {
 		if stdin := slices.Index(opts.Files, "-"); stdin >= 0 && slices.Contains(opts.Files[stdin+1:], "-") {
 			return usageErrorf("-f - is given twice; stdin can be read once")
@@ -134,7 +179,26 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 			return err
 		}
 		in.Env = opts.Env
+		if opts.Env != "" {
+			r, err := f.Repo()
+			if err != nil {
+				return err
+			}
+			if e, ok := r.Lookup(opts.Env); ok {
+				in.KubernetesVersion = kubeVersionOf(e)
+			}
+		}
 		inputs = []validate.Input{in}
+		envOf = []repo.Environment{{Name: opts.Env}}
+		if opts.Env != "" {
+			r, err := f.Repo()
+			if err != nil {
+				return err
+			}
+			if e, ok := r.Lookup(opts.Env); ok {
+				envOf[0] = e
+			}
+		}
 	} else {
 		envs, err := f.Resolve(opts.Args, opts.All)
 		if err != nil {
@@ -150,9 +214,11 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 		}
 		for _, rd := range rendered {
 			env := rd.Env
+			envOf = append(envOf, env)
 			inputs = append(inputs, validate.Input{
-				Env:     env.Name,
-				Streams: []validate.Stream{{Data: rd.Result.YAML}},
+				Env:               env.Name,
+				KubernetesVersion: kubeVersionOf(env),
+				Streams:           []validate.Stream{{Data: rd.Result.YAML}},
 				Origins: func(ctx context.Context) (map[validate.Object]validate.Origin, error) {
 					return validateOrigins(overlay.Origins(ctx, f.FS, r.Root, env.Path, overlay.Options{RemoteTimeout: opts.Render.Timeout}))
 				},
@@ -176,6 +242,18 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 			return err
 		}
 	}
+	if opts.DryRun == "server" {
+		src, err := opts.Cluster.source()
+		if err != nil {
+			return err
+		}
+		for i := range inputs {
+			in, env := inputs[i], envOf[i]
+			inputs[i].Server = func(ctx context.Context) ([]validate.ServerRefusal, error) {
+				return serverDryRun(ctx, src, opts.Cluster.target(env), in)
+			}
+		}
+	}
 	v, err := validate.New(vopts, checks)
 	if err != nil {
 		return err
@@ -184,6 +262,7 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 	if err != nil {
 		return err
 	}
+
 	if err := printer.Print(f.IO.Out, rep); err != nil {
 		return err
 	}
@@ -198,4 +277,59 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 		return &FindingsError{Summary: fmt.Sprintf("%s invalid", report.Plural(c.Invalid, "object is", "objects are"))}
 	}
 	return nil
+}
+
+// serverDryRun sends an input's objects to its environment's cluster as
+// a server-side dry run and returns what the API server refused.
+// Clusters are connected once per kube context.
+func serverDryRun(ctx context.Context, src *live.Clusters, t live.Target, in validate.Input) ([]validate.ServerRefusal, error) {
+	where := in.Env
+	if where == "" {
+		where = "-f"
+	}
+	fail := func(err error) ([]validate.ServerRefusal, error) {
+		return nil, fmt.Errorf("%s: --dry-run=server: %w", where, err)
+	}
+	c, err := src.Connect(ctx, t.Context)
+	if err != nil {
+		return fail(err)
+	}
+	ns := t.Namespace
+	if ns == "" {
+		if ns, err = src.DefaultNamespace(ctx, t); err != nil {
+			return fail(err)
+		}
+	}
+	var objs []*unstructured.Unstructured
+	for _, st := range in.Streams {
+		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(st.Data), 4096)
+		for {
+			var m map[string]any
+			if err := dec.Decode(&m); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				// validate reports what does not parse; the dry run
+				// sends what came before it.
+				break
+			}
+			if m == nil || m["kind"] == nil || strings.EqualFold(fmt.Sprint(m["kind"]), "List") {
+				continue
+			}
+			objs = append(objs, &unstructured.Unstructured{Object: m})
+		}
+	}
+	results, err := c.DryRun(ctx, ns, objs)
+	if err != nil {
+		return fail(err)
+	}
+	var out []validate.ServerRefusal
+	for _, r := range results {
+		o := objs[r.Index]
+		id := validate.Object{APIVersion: o.GetAPIVersion(), Kind: o.GetKind(), Namespace: o.GetNamespace(), Name: o.GetName()}
+		for _, f := range r.Refused {
+			out = append(out, validate.ServerRefusal{Object: id, Field: f.Field, Message: f.Message})
+		}
+	}
+	return out, nil
 }

@@ -29,7 +29,7 @@ var versions = sync.OnceValue(func() []string {
 		}
 		vs = append(vs, strings.TrimPrefix(name, "v"))
 	}
-	slices.SortFunc(vs, compareVersions)
+	slices.SortFunc(vs, CompareVersions)
 	return vs
 })
 
@@ -45,8 +45,8 @@ func Newest() string {
 	return vs[len(vs)-1]
 }
 
-// compareVersions orders "1.9" before "1.10".
-func compareVersions(a, b string) int {
+// CompareVersions orders minor versions: "1.9" before "1.10".
+func CompareVersions(a, b string) int {
 	ap, bp := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(ap) && i < len(bp); i++ {
 		ai, _ := strconv.Atoi(ap[i])
@@ -58,23 +58,41 @@ func compareVersions(a, b string) int {
 	return len(ap) - len(bp)
 }
 
-// normalizeVersion maps "1.34", "v1.34" and "1.34.2" to "1.34".
-func normalizeVersion(v string) (string, error) {
+// ParseVersion reads a Kubernetes version as users write it: "1.36",
+// "v1.36" or a patch release "1.36.3". It returns the minor version that
+// has schemas ("1.36") and, for a patch release, the patch that is
+// ignored ("3"; schemas are per minor version, so callers may say once
+// that it is). Anything else, and a minor without schemas, is an error
+// that lists the available versions.
+func ParseVersion(v string) (minor, ignoredPatch string, err error) {
 	s := strings.TrimPrefix(strings.TrimSpace(v), "v")
 	parts := strings.Split(s, ".")
 	if len(parts) < 2 || len(parts) > 3 {
-		return "", unknownVersion(v)
+		return "", "", badVersion(v)
 	}
 	for _, p := range parts {
 		if _, err := strconv.ParseUint(p, 10, 32); err != nil {
-			return "", unknownVersion(v)
+			return "", "", badVersion(v)
 		}
 	}
 	m := parts[0] + "." + parts[1]
 	if !slices.Contains(versions(), m) {
-		return "", unknownVersion(v)
+		return "", "", unknownVersion(v)
 	}
-	return m, nil
+	if len(parts) == 3 {
+		ignoredPatch = parts[2]
+	}
+	return m, ignoredPatch, nil
+}
+
+// normalizeVersion maps "1.34", "v1.34" and "1.34.2" to "1.34".
+func normalizeVersion(v string) (string, error) {
+	m, _, err := ParseVersion(v)
+	return m, err
+}
+
+func badVersion(v string) error {
+	return fmt.Errorf("Kubernetes version %q is not MAJOR.MINOR or MAJOR.MINOR.PATCH (available: %s)", v, strings.Join(versions(), ", "))
 }
 
 func unknownVersion(v string) error {

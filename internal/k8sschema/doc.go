@@ -42,7 +42,9 @@
 // integer ranges of int32/int64 fields, base64 of []byte fields,
 // RFC 3339 times, quantity syntax, unknown fields in strict mode. The
 // API server's hand-written validation (name formats, label syntax,
-// cross-field rules, enums that exist only in Go comments) is not.
+// cross-field rules, enums that exist only in Go comments) is not;
+// package validate adds the name, label, annotation, key and size limits
+// with the API server's own functions.
 //
 //go:generate go run ./internal/gen -o data
 package k8sschema

@@ -64,21 +64,25 @@ func objectName(obj map[string]any) string {
 	return fmt.Sprintf("%v %v %s", obj["apiVersion"], obj["kind"], name)
 }
 
-func TestVersions(t *testing.T) {
-	want := []string{"1.31", "1.32", "1.33", "1.34"}
+func TestVersionsAreTheGeneratorsReleases(t *testing.T) {
+	var want []string
+	for _, rel := range bundle.Releases {
+		parts := strings.SplitN(strings.TrimPrefix(rel, "v"), ".", 3)
+		want = append(want, parts[0]+"."+parts[1])
+	}
 	if got := Versions(); !reflect.DeepEqual(got, want) {
-		t.Fatalf("Versions() = %v, want %v", got, want)
+		t.Fatalf("Versions() = %v, but bundle.Releases are %v: run go generate ./internal/k8sschema", got, want)
 	}
-	if got := Newest(); got != "1.34" {
-		t.Errorf("Newest() = %q", got)
+	if got := Newest(); got != want[len(want)-1] || got != "1.37" {
+		t.Errorf("Newest() = %q, want the newest embedded, %s", got, want[len(want)-1])
 	}
-	for _, v := range want {
+	for i, v := range want {
 		s, err := Load(v, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(s.KubernetesRelease(), "v"+v+".") {
-			t.Errorf("%s: generated from %s", v, s.KubernetesRelease())
+		if s.KubernetesRelease() != bundle.Releases[i] {
+			t.Errorf("%s: generated from %s, bundle.Releases says %s: run go generate ./internal/k8sschema", v, s.KubernetesRelease(), bundle.Releases[i])
 		}
 	}
 }
@@ -100,13 +104,37 @@ func TestLoadVersionForms(t *testing.T) {
 	if c, _ := Load("1.34", false); c == a || c.Strict() || !a.Strict() {
 		t.Error("strict and non-strict Sets are mixed up")
 	}
-	for _, v := range []string{"1.20", "1.35", "2", "latest", "", "1.34.x"} {
+	for _, v := range []string{"1.20", "1.38", "2", "latest", "", "1.34.x", "1.34.2.1", "v2.0"} {
 		_, err := Load(v, false)
 		if err == nil {
 			t.Fatalf("Load(%q) succeeded", v)
 		}
-		if !strings.Contains(err.Error(), "1.31, 1.32, 1.33, 1.34") {
+		if !strings.Contains(err.Error(), "1.31, 1.32, 1.33, 1.34, 1.35, 1.36, 1.37") {
 			t.Errorf("Load(%q) error does not list the versions: %v", v, err)
+		}
+	}
+}
+
+func TestParseVersion(t *testing.T) {
+	for _, tc := range []struct{ in, minor, patch string }{
+		{"1.36", "1.36", ""},
+		{"v1.36", "1.36", ""},
+		{"1.36.3", "1.36", "3"},
+		{"v1.37.0", "1.37", "0"},
+		{" 1.35 ", "1.35", ""},
+	} {
+		m, p, err := ParseVersion(tc.in)
+		if err != nil || m != tc.minor || p != tc.patch {
+			t.Errorf("ParseVersion(%q) = %q, %q, %v; want %q, %q", tc.in, m, p, err, tc.minor, tc.patch)
+		}
+	}
+	for in, want := range map[string]string{
+		"1.30":   `no schemas for Kubernetes version "1.30" (available: 1.31,`,
+		"latest": `Kubernetes version "latest" is not MAJOR.MINOR or MAJOR.MINOR.PATCH (available: 1.31,`,
+		"1.36.x": `Kubernetes version "1.36.x" is not MAJOR.MINOR`,
+	} {
+		if _, _, err := ParseVersion(in); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("ParseVersion(%q): %v, want %s...", in, err, want)
 		}
 	}
 }
@@ -372,7 +400,7 @@ func TestNewKindsUnknownInOlderVersions(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := compareVersions(v, k.since) >= 0; found != want || (sch != nil) != want {
+			if want := CompareVersions(v, k.since) >= 0; found != want || (sch != nil) != want {
 				t.Errorf("%s: %s %s found=%v, want %v", v, k.apiVersion, k.kind, found, want)
 			}
 		}

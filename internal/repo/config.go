@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/envctl/envctl/internal/k8sschema"
 	"github.com/envctl/envctl/internal/manifest"
 	"github.com/envctl/envctl/internal/yamlguard"
 )
@@ -237,6 +238,10 @@ type Environment struct {
 	// Approval "required" makes envctl apply refuse to deploy the
 	// environment without a reviewed plan (apply --plan).
 	Approval string `yaml:"approval,omitempty"`
+	// KubeVersion is the Kubernetes version of the environment's cluster
+	// ("1.36", "v1.36" or "1.36.3"): validate checks the environment
+	// against its schemas unless --kube-version says otherwise.
+	KubeVersion string `yaml:"kubeVersion,omitempty"`
 
 	line int
 }
@@ -339,6 +344,17 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		case e.Approval != "" && e.Approval != ApprovalRequired:
 			return nil, &ConfigError{File: file, Line: e.line, Key: key + ".approval",
 				Msg: fmt.Sprintf("got %q; the one value is %q (apply only a reviewed plan)", e.Approval, ApprovalRequired)}
+		}
+		if e.KubeVersion != "" {
+			// Checked here, where the line is known, rather than when
+			// validate first needs the schemas.
+			if _, _, err := k8sschema.ParseVersion(e.KubeVersion); err != nil {
+				var n *yaml.Node
+				if envNodes != nil && i < len(envNodes.Content) {
+					n = envNodes.Content[i]
+				}
+				return nil, &ConfigError{File: file, Line: keyLine(n, "kubeVersion"), Key: key + ".kubeVersion", Msg: err.Error()}
+			}
 		}
 		if j, dup := seen[e.Name]; dup {
 			return nil, &ConfigError{File: file, Line: e.line, Key: key + ".name",

@@ -46,6 +46,7 @@ environments:
   path: apps/staging
   context: kind-staging
   namespace: shop-staging
+  kubeVersion: v1.36.3
 - name: production
   path: overlays/production
 `,
@@ -58,7 +59,7 @@ environments:
 		t.Fatal(err)
 	}
 	e, ok := r.Lookup("staging")
-	if !ok || e.Path != "/r/apps/staging" || e.Context != "kind-staging" || e.Namespace != "shop-staging" {
+	if !ok || e.Path != "/r/apps/staging" || e.Context != "kind-staging" || e.Namespace != "shop-staging" || e.KubeVersion != "v1.36.3" {
 		t.Fatalf("staging = %+v", e)
 	}
 	if got := strings.Join(r.Names(), ","); got != "production,staging" {
@@ -83,6 +84,8 @@ func TestBadConfigNamesTheFileLineAndKey(t *testing.T) {
 		{"missing name", header + "environments:\n- path: a\n", []string{"environments[0].name", "is required"}},
 		{"missing path", header + "environments:\n- name: a\n", []string{"environments[0].path", "is required"}},
 		{"name unusable as a file name", header + "environments:\n- name: a/b\n  path: a\n", []string{"environments[0].name", "not a valid environment name"}},
+		{"kubeVersion without schemas", header + "environments:\n- name: a\n  path: a\n  kubeVersion: \"1.30\"\n", []string{"envctl.yaml:6: environments[0].kubeVersion: no schemas for Kubernetes version \"1.30\" (available: 1.31,", "1.37)"}},
+		{"kubeVersion that is no version", header + "environments:\n- name: a\n  path: a\n  kubeVersion: latest\n", []string{"envctl.yaml:6: environments[0].kubeVersion:", "is not MAJOR.MINOR"}},
 		{"empty file", "", []string{"envctl.yaml", "empty"}},
 		{"two documents", header + "---\n" + header, []string{"more than one YAML document"}},
 	}

@@ -136,6 +136,9 @@ func (c *Checks) contractsFor(env string) []*contract {
 var schemaRuleDescriptions = map[string]string{
 	RuleKubernetesSchema: "The object matches the Kubernetes OpenAPI schema of its apiVersion and kind (types, required fields, unknown fields in strict mode).",
 	RuleCRDSchema:        "The custom resource matches the openAPIV3Schema of its CustomResourceDefinition.",
+	RuleAPILimits:        "Names, labels, annotations, ConfigMap and Secret keys and sizes are within what the API server and etcd accept (the API server's own checks).",
+	RuleServerDryRun:     "The API server accepts the object in a server-side dry run: its validation and admission (webhooks, ValidatingAdmissionPolicies, quota, LimitRange).",
+	RuleCRDCEL:           "The custom resource passes the x-kubernetes-validations (CEL) rules of its CustomResourceDefinition, evaluated with the API server's code and cost limits.",
 	RuleContract:         "The ConfigMap's or Secret's data, and each document in it that a contract names, match the contract's JSON Schemas.",
 	RuleContractPayload:  "A data value that a contract declares as a document (JSON, YAML, properties, env) parses as one.",
 }

@@ -252,3 +252,29 @@ func TestKubeconformAgrees(t *testing.T) {
 	}
 	t.Logf("kubeconform judged %d documents; %d disagreements, each explained", judged, len(kubeconformDisagreements))
 }
+
+// serverCorpora are the corpora whose expectations are the real API
+// server's verdicts (TestCorpusAgreesWithTheAPIServer checks them there).
+var serverCorpora = []string{"testdata/corpus/cel/*.yaml", "testdata/corpus/limits/*.yaml"}
+
+// TestServerCorpora holds envctl to the API server's verdicts: custom
+// resources against the CEL rules of their CRDs.
+func TestServerCorpora(t *testing.T) {
+	for _, pattern := range serverCorpora {
+		streams, exps := readCorpus(t, pattern)
+		got := validateCorpus(t, streams)
+		for _, e := range exps {
+			r := got[fmt.Sprintf("%s:%d", e.file, e.line)]
+			var paths []string
+			for _, p := range r.Problems {
+				paths = append(paths, p.Path)
+			}
+			slices.Sort(paths)
+			paths = slices.Compact(paths)
+			want := slices.Sorted(slices.Values(e.paths))
+			if r.Status != e.status || !slices.Equal(paths, want) {
+				t.Errorf("%s: %s %v, want %s %v (%s)", e.id(), r.Status, r.Problems, e.status, want, r.Reason)
+			}
+		}
+	}
+}

@@ -1,8 +1,21 @@
 // Package validate checks rendered Kubernetes objects: against the
-// Kubernetes schemas of a chosen version (package k8sschema), against the
-// schemas of CustomResourceDefinitions found in the repository or in the
-// rendered objects, against the application-config contracts and the
-// per-environment policies of envctl.yaml.
+// Kubernetes schemas of a chosen version (package k8sschema), per input
+// (an environment's kubeVersion), against the schemas of
+// CustomResourceDefinitions found in the repository or in the rendered
+// objects and their x-kubernetes-validations (CEL) rules, against the
+// limits the API server enforces beyond the schemas (names, labels,
+// annotations, keys, sizes), and against the application-config contracts
+// and the per-environment policies of envctl.yaml.
+//
+// # The API server's own code
+//
+// CEL rules, list-type uniqueness and the CRD checks of rules (compile
+// errors, estimated cost) run k8s.io/apiextensions-apiserver's code, and
+// the limits run k8s.io/apimachinery's validation functions, the ones the
+// API server calls; what envctl adds is the choice of function per kind
+// and version (limits.go). The corpora under testdata/corpus/cel and
+// testdata/corpus/limits hold the real kube-apiserver's verdicts, checked
+// in CI (apiserver_test.go).
 //
 // Validation returns data: a Report holding one Result per object with
 // its Status (Valid, Invalid, Error, Skipped) and Problems, each with the

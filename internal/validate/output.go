@@ -111,7 +111,11 @@ func writeText(w io.Writer, rep *Report) error {
 		case "-":
 			name = "stdin"
 		}
-		fmt.Fprintf(&b, "%s: %s\n", name, report.Plural(c.Total(), "object", "objects")+": "+c.String())
+		fmt.Fprintf(&b, "%s: %s", name, report.Plural(c.Total(), "object", "objects")+": "+c.String())
+		if ver, ok := rep.EnvVersions[g.name]; ok && g.env {
+			fmt.Fprintf(&b, " (Kubernetes %s)", ver)
+		}
+		b.WriteByte('\n')
 		for _, r := range g.results {
 			if r.Status != Invalid && r.Status != Error {
 				continue
@@ -147,7 +151,7 @@ func writeText(w io.Writer, rep *Report) error {
 	if !rep.Strict {
 		mode = "not strict"
 	}
-	fmt.Fprintf(&b, "%s%s: %s (Kubernetes %s, %s)\n", where, report.Plural(total.Total(), "object", "objects"), total, rep.KubernetesVersion, mode)
+	fmt.Fprintf(&b, "%s%s: %s (Kubernetes %s, %s)\n", where, report.Plural(total.Total(), "object", "objects"), total, strings.Join(rep.Versions(), ", "), mode)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

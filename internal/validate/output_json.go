@@ -8,6 +8,7 @@ import (
 
 type jsonReport struct {
 	KubernetesVersion string            `json:"kubernetesVersion"`
+	EnvVersions       map[string]string `json:"environmentVersions,omitempty"`
 	Strict            bool              `json:"strict"`
 	Environments      []string          `json:"environments,omitempty"`
 	Summary           jsonSummary       `json:"summary"`
@@ -27,6 +28,7 @@ type jsonResult struct {
 	Object      Object        `json:"object"`
 	Status      string        `json:"status"`
 	Reason      string        `json:"reason,omitempty"`
+	Notes       []string      `json:"notes,omitempty"`
 	Source      *Source       `json:"source,omitempty"`
 	Problems    []jsonProblem `json:"problems,omitempty"`
 }
@@ -46,6 +48,7 @@ func writeJSON(w io.Writer, rep *Report) error {
 	c := rep.Count(nil)
 	out := jsonReport{
 		KubernetesVersion: rep.KubernetesVersion,
+		EnvVersions:       rep.EnvVersions,
 		Strict:            rep.Strict,
 		Environments:      rep.Envs,
 		Summary:           jsonSummary(c),
@@ -53,7 +56,7 @@ func writeJSON(w io.Writer, rep *Report) error {
 		Rules:             rep.Rules,
 	}
 	for _, r := range rep.Results {
-		jr := jsonResult{Environment: r.Env, Object: r.Object, Status: r.Status.String(), Reason: r.Reason}
+		jr := jsonResult{Environment: r.Env, Object: r.Object, Status: r.Status.String(), Reason: r.Reason, Notes: r.Notes}
 		if r.Source.File != "" {
 			src := r.Source
 			jr.Source = &src

@@ -21,7 +21,7 @@ func writeJUnit(w io.Writer, rep *Report) error {
 			name = "(no file)"
 		}
 		s := report.JUnitSuite{Name: name, Tests: c.Total(), Failures: c.Invalid, Errors: new(c.Errors), Skipped: new(c.Skipped),
-			Properties: []report.JUnitProperty{{Name: "kubernetesVersion", Value: rep.KubernetesVersion}, {Name: "strict", Value: fmt.Sprint(rep.Strict)}}}
+			Properties: []report.JUnitProperty{{Name: "kubernetesVersion", Value: rep.VersionOf(g.name)}, {Name: "strict", Value: fmt.Sprint(rep.Strict)}}}
 		for _, r := range g.results {
 			tc := report.JUnitCase{Name: r.Object.String(), ClassName: name, File: r.Source.File, Line: r.Source.Line}
 			switch r.Status {

@@ -230,7 +230,7 @@ func ruleName(id string) string {
 
 func ruleTag(id string) string {
 	switch id {
-	case RuleKubernetesSchema, RuleCRDSchema:
+	case RuleKubernetesSchema, RuleCRDSchema, RuleCRDCEL, RuleAPILimits, RuleServerDryRun:
 		return "schema"
 	case RuleContract, RuleContractPayload:
 		return "contract"

@@ -2,6 +2,8 @@ package validate
 
 import (
 	"fmt"
+
+	"github.com/envctl/envctl/internal/k8sschema"
 	"slices"
 	"strings"
 )
@@ -133,6 +135,9 @@ type Result struct {
 	Problems []Problem `json:"problems,omitempty"`
 	// Reason says why an object is an Error or Skipped.
 	Reason string `json:"reason,omitempty"`
+	// Notes say what was not checked and why (a CRD's transition rules,
+	// which need the stored object).
+	Notes []string `json:"notes,omitempty"`
 	// Source is where the object is defined, when known.
 	Source Source `json:"source"`
 
@@ -141,7 +146,11 @@ type Result struct {
 
 // Report is the outcome of a validation run.
 type Report struct {
+	// KubernetesVersion is the version of the schemas ("1.37");
+	// EnvVersions lists the environments checked against another one
+	// (their kubeVersion in envctl.yaml).
 	KubernetesVersion string
+	EnvVersions       map[string]string
 	Strict            bool
 	// Envs lists the environments validated, in the order given.
 	Envs []string
@@ -154,6 +163,28 @@ type Report struct {
 	// Warnings are problems that did not stop validation, such as an
 	// environment whose objects could not be mapped to their files.
 	Warnings []string
+}
+
+// Versions lists the Kubernetes versions the report's objects were
+// checked against, oldest first.
+func (r *Report) Versions() []string {
+	vs := []string{r.KubernetesVersion}
+	for _, v := range r.EnvVersions {
+		if !slices.Contains(vs, v) {
+			vs = append(vs, v)
+		}
+	}
+	slices.SortFunc(vs, k8sschema.CompareVersions)
+	return vs
+}
+
+// VersionOf returns the Kubernetes version an environment was checked
+// against.
+func (r *Report) VersionOf(env string) string {
+	if v, ok := r.EnvVersions[env]; ok {
+		return v
+	}
+	return r.KubernetesVersion
 }
 
 // Counts tallies the results by status.
@@ -295,4 +326,27 @@ func joinPointer(segs ...string) string {
 
 func escapePointer(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// RuleServerDryRun is the rule id of what the API server refused in a
+// server-side dry run (validate --dry-run=server).
+const RuleServerDryRun = "server-dry-run"
+
+// addRefusals adds the API server's refusals to the results of their
+// objects, which become invalid.
+func addRefusals(results []Result, refusals []ServerRefusal) {
+	for _, f := range refusals {
+		for i := range results {
+			res := &results[i]
+			if res.Object != f.Object {
+				continue
+			}
+			res.Problems = append(res.Problems, Problem{Rule: RuleServerDryRun, Path: fieldToPointer(f.Field), Message: f.Message})
+			sortProblems(res.Problems)
+			if res.Status == Valid {
+				res.Status = Invalid
+			}
+			break
+		}
+	}
 }

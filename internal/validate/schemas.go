@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	"k8s.io/kube-openapi/pkg/validation/strfmt"
 
 	"github.com/envctl/envctl/internal/k8sschema"
@@ -28,8 +29,11 @@ type gvk struct{ apiVersion, kind string }
 // crdSchema is the compiled schema of one version of a CRD.
 type crdSchema struct {
 	schema *jsonschema.Schema
-	crd    string // the CRD's name, for messages
-	from   string // where the CRD came from: a file, or "environment prod"
+	// rules are the API server's checks beyond the schema (CEL rules,
+	// list types); nil when the schema has none.
+	rules *serverRules
+	crd   string // the CRD's name, for messages
+	from  string // where the CRD came from: a file, or "environment prod"
 }
 
 // crdSchemas holds the schemas of CustomResourceDefinitions by the
@@ -94,6 +98,19 @@ func (s crdSchemas) addCRD(obj map[string]any, strict bool, from string) error {
 	if len(versions) == 0 {
 		return fail("spec.versions is empty")
 	}
+	// CEL rules and list types are checked with the API server's code,
+	// which works on the CRD as the API server holds it.
+	var internal *apiextensions.CustomResourceDefinition
+	if apiVersion, _ := obj["apiVersion"].(string); apiVersion == "apiextensions.k8s.io/v1" && needsServerRules(spec) {
+		problems, crd, err := checkCRDRules(obj)
+		if err != nil {
+			return fail("%v", err)
+		}
+		if len(problems) > 0 {
+			return fail("%s", strings.Join(problems, "; "))
+		}
+		internal = crd
+	}
 	for i, ve := range versions {
 		vm, _ := ve.(map[string]any)
 		vname, _ := vm["name"].(string)
@@ -111,7 +128,13 @@ func (s crdSchemas) addCRD(obj map[string]any, strict bool, from string) error {
 		if err != nil {
 			return fail("version %s: spec.versions[%d].schema.openAPIV3Schema: %v", vname, i, err)
 		}
-		s[gvk{group + "/" + vname, kind}] = crdSchema{schema: sch, crd: name, from: from}
+		cs := crdSchema{schema: sch, crd: name, from: from}
+		if internal != nil {
+			if cs.rules, err = newServerRules(internal, vname); err != nil {
+				return fail("version %s: spec.versions[%d].schema.openAPIV3Schema: %v", vname, i, err)
+			}
+		}
+		s[gvk{group + "/" + vname, kind}] = cs
 	}
 	return nil
 }
@@ -194,20 +217,20 @@ func schemaCompileError(err error) error {
 
 // schemaFor finds the schema of an object's kind: Kubernetes first, then
 // the environment's CRDs, then the repository's.
-func schemaFor(kube *k8sschema.Set, crdSets []crdSchemas, apiVersion, kind string) (*jsonschema.Schema, string, error) {
+func schemaFor(kube *k8sschema.Set, crdSets []crdSchemas, apiVersion, kind string) (*jsonschema.Schema, *serverRules, string, error) {
 	sch, found, err := kube.Schema(apiVersion, kind)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	if found {
-		return sch, RuleKubernetesSchema, nil
+		return sch, nil, RuleKubernetesSchema, nil
 	}
 	for _, s := range crdSets {
 		if c, ok := s[gvk{apiVersion, kind}]; ok {
-			return c.schema, RuleCRDSchema, nil
+			return c.schema, c.rules, RuleCRDSchema, nil
 		}
 	}
-	return nil, "", nil
+	return nil, nil, "", nil
 }
 
 // violations turns a validation error into problems of a rule.

@@ -448,3 +448,137 @@ func TestSplitDocuments(t *testing.T) {
 		t.Errorf("document lines %v", lines)
 	}
 }
+
+func TestEachEnvironmentIsCheckedAgainstItsOwnKubernetesVersion(t *testing.T) {
+	// resource.k8s.io/v1 came with Kubernetes 1.34.
+	const doc = "apiVersion: resource.k8s.io/v1\nkind: DeviceClass\nmetadata:\n  name: gpu\nspec: {}\n"
+	v, err := New(Options{Strict: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := v.Validate(context.Background(), []Input{
+		{Env: "old", KubernetesVersion: "v1.33.2", Streams: []Stream{{Data: []byte(doc)}}},
+		{Env: "new", Streams: []Stream{{Data: []byte(doc)}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.KubernetesVersion != "1.37" || rep.EnvVersions["old"] != "1.33" || len(rep.EnvVersions) != 1 {
+		t.Fatalf("versions: %s %v", rep.KubernetesVersion, rep.EnvVersions)
+	}
+	old, cur := rep.Results[0], rep.Results[1]
+	if old.Status != Error || !strings.Contains(old.Reason, "Kubernetes 1.33") || cur.Status != Valid {
+		t.Errorf("old: %s %s; new: %s %s", old.Status, old.Reason, cur.Status, cur.Reason)
+	}
+	var out bytes.Buffer
+	if err := Write(&out, "text", rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"old: 1 object: 0 valid, 0 invalid, 1 error, 0 skipped (Kubernetes 1.33)\n", "new: 1 object: 1 valid", "(Kubernetes 1.33, 1.37, strict)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if _, err := v.Validate(context.Background(), []Input{{Env: "x", KubernetesVersion: "1.30"}}); err == nil || !strings.Contains(err.Error(), "environment x: no schemas for Kubernetes version \"1.30\"") {
+		t.Errorf("unknown version: %v", err)
+	}
+}
+
+const celCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Gadget, plural: gadgets}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              x-kubernetes-validations:
+                - rule: RULE
+                  message: size is fixed once set
+              properties:
+                size: {type: integer}
+                labels:
+                  type: array
+                  items: {type: string}
+`
+
+func TestCELTransitionRulesAreNotedNotChecked(t *testing.T) {
+	crd := strings.Replace(celCRD, "RULE", `"self.size == oldSelf.size"`, 1)
+	rep := run(t, nil, Options{}, "", crd+"---\napiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: g}\nspec: {size: 3}\n")
+	r := rep.Results[1]
+	if r.Status != Valid || len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "spec: transition rule not checked") || !strings.Contains(r.Notes[0], "self.size == oldSelf.size") {
+		t.Fatalf("%s %v %q", r.Status, r.Problems, r.Notes)
+	}
+	var out bytes.Buffer
+	if err := Write(&out, "json", rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"notes": [`) {
+		t.Errorf("-o json does not say the rule was not checked:\n%s", out.String())
+	}
+}
+
+func TestCELRulesThatTheAPIServerWouldRefuseFailTheCRD(t *testing.T) {
+	for name, tc := range map[string]struct{ rule, want string }{
+		"a rule that does not compile": {`"self.size > 'three'"`,
+			`CustomResourceDefinition gadgets.example.com: spec.versions[*].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value:`},
+		"a rule over an unbounded list": {`"self.labels.all(a, self.labels.all(b, self.labels.all(c, a + b + c != 'x')))"`,
+			`x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			v, err := New(Options{Strict: true}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			crd := strings.Replace(celCRD, "RULE", tc.rule, 1)
+			_, err = v.Validate(context.Background(), []Input{{Env: "prod", Streams: []Stream{{Data: []byte(crd)}}}})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "environment prod: CustomResourceDefinition gadgets.example.com") {
+				t.Fatalf("err = %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFieldToPointer(t *testing.T) {
+	for in, want := range map[string]string{
+		"<nil>":                              "",
+		"spec":                               "/spec",
+		"spec.ports[0].port":                 "/spec/ports/0/port",
+		"metadata.labels[app.example.com/x]": "/metadata/labels/app.example.com~1x",
+		"spec.matrix[1][2]":                  "/spec/matrix/1/2",
+	} {
+		if got := fieldToPointer(in); got != want {
+			t.Errorf("fieldToPointer(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestServiceNamesFollowTheirKubernetesVersion(t *testing.T) {
+	const svc = "apiVersion: v1\nkind: Service\nmetadata: {name: 1web}\nspec:\n  ports: [{port: 80}]\n"
+	for version, want := range map[string]Status{"1.35": Invalid, "1.36": Valid, "1.37": Valid} {
+		rep := run(t, nil, Options{KubernetesVersion: version, Strict: true}, "", svc)
+		if got := rep.Results[0].Status; got != want {
+			t.Errorf("Kubernetes %s: %s %v, want %s", version, got, rep.Results[0].Problems, want)
+		}
+	}
+}
+
+func TestSecretLimitsNameKeysAndSizesNotValues(t *testing.T) {
+	rep := run(t, nil, Options{}, "", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {\"bad:key\": CHANGEME-hunter2}\n")
+	r := rep.Results[0]
+	if r.Status != Invalid || len(r.Problems) != 1 || r.Problems[0].Rule != RuleAPILimits || r.Problems[0].Path != "/data/bad:key" {
+		t.Fatalf("%s %v", r.Status, r.Problems)
+	}
+	if strings.Contains(r.Problems[0].Message, "hunter2") {
+		t.Errorf("the message quotes the value: %s", r.Problems[0].Message)
+	}
+}

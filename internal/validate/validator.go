@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	yaml3 "go.yaml.in/yaml/v3"
@@ -40,12 +41,28 @@ type Input struct {
 	// Env names the environment: its contracts and policies apply. ""
 	// applies only the schema checks.
 	Env string
+	// KubernetesVersion selects the Kubernetes schemas of this input (its
+	// cluster's version, from envctl.yaml); "" means Options'.
+	KubernetesVersion string
 	// Streams are multi-document YAML streams.
 	Streams []Stream
 	// Origins, if set, maps rendered objects to the files that define
 	// them (the CLI passes overlay.Origins, which renders again). It is
 	// called only when the input has findings.
 	Origins func(ctx context.Context) (map[Object]Origin, error)
+	// Server, if set, sends the input's objects to the API server as a
+	// server-side dry run (the CLI's --dry-run=server) and returns what it
+	// refused; an error stops the run.
+	Server func(ctx context.Context) ([]ServerRefusal, error)
+}
+
+// ServerRefusal is what the API server refused of an object in a
+// server-side dry run.
+type ServerRefusal struct {
+	Object Object
+	// Field is the API server's field path ("spec.replicas"); "" for the
+	// whole object.
+	Field, Message string
 }
 
 // Stream is a YAML stream: a rendered environment or a file.
@@ -67,12 +84,47 @@ type Origin struct {
 // Validator validates objects. It is safe for concurrent use.
 type Validator struct {
 	opts   Options
-	kube   *k8sschema.Set
+	kube   *kubeSchemas // Options.KubernetesVersion's
 	checks *Checks
 	skip   map[string]bool
-	// kubeVersions maps a kind to the apiVersions Kubernetes has it in,
+
+	mu     sync.Mutex
+	byVers map[string]*kubeSchemas // by minor version, loaded on first use
+}
+
+// kubeSchemas are the schemas of one Kubernetes version.
+type kubeSchemas struct {
+	set *k8sschema.Set
+	// apiVersions maps a kind to the apiVersions Kubernetes has it in,
 	// for the message about an apiVersion that does not exist.
-	kubeVersions map[string][]string
+	apiVersions map[string][]string
+}
+
+// kubeFor returns the schemas of a Kubernetes version ("" for the
+// default).
+func (v *Validator) kubeFor(version string) (*kubeSchemas, error) {
+	if version == "" {
+		return v.kube, nil
+	}
+	minor, _, err := k8sschema.ParseVersion(version)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if k, ok := v.byVers[minor]; ok {
+		return k, nil
+	}
+	set, err := k8sschema.Load(minor, v.opts.Strict)
+	if err != nil {
+		return nil, err
+	}
+	k := &kubeSchemas{set: set, apiVersions: map[string][]string{}}
+	for _, kk := range set.Kinds() {
+		k.apiVersions[kk.Kind] = append(k.apiVersions[kk.Kind], kk.APIVersion)
+	}
+	v.byVers[minor] = k
+	return k, nil
 }
 
 // New returns a Validator for the options and the repository's checks
@@ -82,31 +134,29 @@ func New(opts Options, checks *Checks) (*Validator, error) {
 	if opts.KubernetesVersion == "" {
 		opts.KubernetesVersion = k8sschema.Newest()
 	}
-	kube, err := k8sschema.Load(opts.KubernetesVersion, opts.Strict)
-	if err != nil {
-		return nil, err
-	}
 	if checks == nil {
 		checks = &Checks{}
 	}
 	if checks.strict != opts.Strict && checks.loaded {
 		return nil, errors.New("validate: checks were loaded with a different strictness")
 	}
-	v := &Validator{opts: opts, kube: kube, checks: checks, skip: map[string]bool{}, kubeVersions: map[string][]string{}}
+	v := &Validator{opts: opts, checks: checks, skip: map[string]bool{}, byVers: map[string]*kubeSchemas{}}
+	kube, err := v.kubeFor(opts.KubernetesVersion)
+	if err != nil {
+		return nil, err
+	}
+	v.kube = kube
 	for _, k := range opts.SkipKinds {
 		if k = strings.TrimSpace(k); k != "" {
 			v.skip[k] = true
 		}
-	}
-	for _, k := range kube.Kinds() {
-		v.kubeVersions[k.Kind] = append(v.kubeVersions[k.Kind], k.APIVersion)
 	}
 	return v, nil
 }
 
 // KubernetesVersion returns the Kubernetes minor version the schemas are
 // for.
-func (v *Validator) KubernetesVersion() string { return v.kube.Version() }
+func (v *Validator) KubernetesVersion() string { return v.kube.set.Version() }
 
 // item is one document on its way through validation.
 type item struct {
@@ -174,7 +224,11 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 	}
 	envs := make([]*envState, len(inputs))
 	for i, in := range inputs {
-		envs[i] = &envState{name: in.Env, crds: crdSchemas{}, byKind: map[string][]*item{}}
+		kube, err := v.kubeFor(in.KubernetesVersion)
+		if err != nil {
+			return nil, fmt.Errorf("environment %s: %w", in.Env, err)
+		}
+		envs[i] = &envState{name: in.Env, kube: kube, crds: crdSchemas{}, byKind: map[string][]*item{}}
 	}
 	for _, it := range items {
 		if it.obj == nil || !keptKinds[it.id.Kind] {
@@ -201,7 +255,7 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		if it.obj == nil && it.decodeErr == nil {
 			return // an empty document
 		}
-		r := v.check(it, envs[it.input])
+		r := v.check(ctx, it, envs[it.input])
 		r.Env, r.input, r.index = inputs[it.input].Env, it.input, it.index
 		it.result = &r
 		if !keptKinds[it.id.Kind] {
@@ -211,10 +265,16 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		return nil, err
 	}
 
-	rep := &Report{KubernetesVersion: v.kube.Version(), Strict: v.opts.Strict, Rules: map[string]string{}}
+	rep := &Report{KubernetesVersion: v.kube.set.Version(), Strict: v.opts.Strict, Rules: map[string]string{}}
 	for i, in := range inputs {
 		if in.Env != "" && !slices.Contains(rep.Envs, in.Env) {
 			rep.Envs = append(rep.Envs, in.Env)
+		}
+		if ver := envs[i].kube.set.Version(); ver != rep.KubernetesVersion && in.Env != "" {
+			if rep.EnvVersions == nil {
+				rep.EnvVersions = map[string]string{}
+			}
+			rep.EnvVersions[in.Env] = ver
 		}
 		var results []Result
 		for _, it := range items {
@@ -225,6 +285,13 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		results = append(results, envs[i].missingContracts()...)
 		for j := range results {
 			results[j].input, results[j].Env = i, in.Env
+		}
+		if in.Server != nil {
+			refusals, err := in.Server(ctx)
+			if err != nil {
+				return nil, err
+			}
+			addRefusals(results, refusals)
 		}
 		if err := v.locate(ctx, i, in, items, results); err != nil {
 			// The findings stand without their files.
@@ -338,6 +405,7 @@ func identify(obj map[string]any) Object {
 // envState is what the checks of one input share.
 type envState struct {
 	name      string
+	kube      *kubeSchemas
 	crds      crdSchemas
 	byKind    map[string][]*item
 	policies  []*policy
@@ -352,7 +420,7 @@ func (v *Validator) skipped(o Object) bool {
 	return v.skip[o.Kind] || v.skip[o.APIVersion+"/"+o.Kind]
 }
 
-func (v *Validator) check(it *item, env *envState) Result {
+func (v *Validator) check(ctx context.Context, it *item, env *envState) Result {
 	r := Result{Object: it.id}
 	if it.decodeErr != nil {
 		r.Status = Error
@@ -379,13 +447,13 @@ func (v *Validator) check(it *item, env *envState) Result {
 		r.Status, r.Reason = Skipped, "--skip-kinds"
 		return r
 	}
-	sch, rule, err := schemaFor(v.kube, []crdSchemas{env.crds, v.checks.crds}, r.Object.APIVersion, r.Object.Kind)
+	sch, rules, rule, err := schemaFor(env.kube.set, []crdSchemas{env.crds, v.checks.crds}, r.Object.APIVersion, r.Object.Kind)
 	if err != nil {
 		r.Status, r.Reason = Error, err.Error()
 		return r
 	}
 	if sch == nil {
-		reason := v.unknownKind(r.Object)
+		reason := env.kube.unknownKind(r.Object)
 		if v.opts.SkipUnknown {
 			r.Status, r.Reason = Skipped, reason
 		} else {
@@ -394,6 +462,12 @@ func (v *Validator) check(it *item, env *envState) Result {
 		return r
 	}
 	r.Problems = violations(sch.Validate(it.obj), rule)
+	if rules != nil {
+		ps, notes := rules.check(ctx, it.obj, r.Problems)
+		r.Problems = append(r.Problems, ps...)
+		r.Notes = notes
+	}
+	r.Problems = append(r.Problems, checkLimits(it.obj, r.Object, env.kube.set.Version(), len(it.doc.Data))...)
 	if it.dups {
 		for _, d := range duplicateKeys(it.doc.Data) {
 			segs := splitPointer(d.Pointer)
@@ -412,7 +486,9 @@ func (v *Validator) check(it *item, env *envState) Result {
 			keys = secretKeyProblems(it, rule, r.Problems)
 		}
 		for i := range r.Problems {
-			if _, builtin := builtinRules[r.Problems[i].Rule]; !builtin {
+			// Built-in policies and the API server's limits word their
+			// messages from names, keys and sizes, never from values.
+			if _, builtin := builtinRules[r.Problems[i].Rule]; !builtin && r.Problems[i].Rule != RuleAPILimits {
 				r.Problems[i].Message = redactMessage(r.Problems[i])
 			}
 		}
@@ -429,11 +505,11 @@ func (v *Validator) check(it *item, env *envState) Result {
 	return r
 }
 
-func (v *Validator) unknownKind(o Object) string {
-	if vs := v.kubeVersions[o.Kind]; len(vs) > 0 {
-		return fmt.Sprintf("Kubernetes %s has no %s %s (it has %s %s)", v.kube.Version(), o.APIVersion, o.Kind, o.Kind, strings.Join(vs, ", "))
+func (k *kubeSchemas) unknownKind(o Object) string {
+	if vs := k.apiVersions[o.Kind]; len(vs) > 0 {
+		return fmt.Sprintf("Kubernetes %s has no %s %s (it has %s %s)", k.set.Version(), o.APIVersion, o.Kind, o.Kind, strings.Join(vs, ", "))
 	}
-	return fmt.Sprintf("no schema for %s %s: Kubernetes %s does not have it and no CustomResourceDefinition defines it", o.APIVersion, o.Kind, v.kube.Version())
+	return fmt.Sprintf("no schema for %s %s: Kubernetes %s does not have it and no CustomResourceDefinition defines it", o.APIVersion, o.Kind, k.set.Version())
 }
 
 // locate fills in the sources of an input's results and the lines of

@@ -11,6 +11,22 @@ import (
 	"io"
 )
 
+// Releases are the k8s.io/kubernetes module versions the embedded bundles
+// come from, oldest first: the newest patch of each minor on the Go
+// module proxy when they were generated. ../gen writes one bundle per
+// release (its -releases flag overrides the list for a trial run), and
+// package k8sschema's tests check that the embedded bundles are exactly
+// these, so the default version (the newest) cannot fall behind the list.
+var Releases = []string{
+	"v1.31.14",
+	"v1.32.13",
+	"v1.33.13",
+	"v1.34.4",
+	"v1.35.4",
+	"v1.36.3",
+	"v1.37.2",
+}
+
 // Bundle is the schemas of one Kubernetes version.
 type Bundle struct {
 	// Kubernetes is the exact release the schemas come from, e.g. "v1.34.4".

@@ -6,7 +6,8 @@
 // data/v1.MINOR.json.gz.
 //
 // Run it with `go generate ./internal/k8sschema`. To move to newer patch
-// releases, edit releases below; `go run ./internal/k8sschema/internal/gen
+// releases or add a minor, edit bundle.Releases (and remove the data file
+// of a minor that leaves the list); `go run ./internal/k8sschema/internal/gen
 // -check` lists the newest patch of each minor that the module proxy has.
 package main
 
@@ -30,25 +31,17 @@ import (
 	"github.com/envctl/envctl/internal/k8sschema/translate"
 )
 
-// releases are the k8s.io/kubernetes module versions the bundles come
-// from: the newest patch of each minor on the Go module proxy when they
-// were generated.
-var releases = []string{
-	"v1.31.14",
-	"v1.32.13",
-	"v1.33.13",
-	"v1.34.4",
-}
-
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("k8sschema/gen: ")
 	out := flag.String("o", "data", "output directory")
 	check := flag.Bool("check", false, "only report whether newer patch releases exist")
+	list := flag.String("releases", strings.Join(bundle.Releases, ","), "comma-separated k8s.io/kubernetes versions to generate bundles for")
 	flag.Parse()
+	releases := strings.Split(*list, ",")
 
 	if *check {
-		if err := checkLatest(); err != nil {
+		if err := checkLatest(releases); err != nil {
 			log.Fatal(err)
 		}
 		return
@@ -121,7 +114,7 @@ func moduleDir(rel string) (string, error) {
 	return info.Dir, nil
 }
 
-func checkLatest() error {
+func checkLatest(releases []string) error {
 	out, err := goCmd("list", "-m", "-versions", "k8s.io/kubernetes")
 	if err != nil {
 		return err
@@ -188,12 +181,25 @@ func build(rel, specDir string) (*bundle.Bundle, error) {
 			return nil, fmt.Errorf("%s: %v", f, err)
 		}
 		for name, s := range doc.Components.Schemas {
-			j, _ := json.Marshal(s)
-			if prev, ok := rawJSON[name]; ok && prev != string(j) {
-				return nil, fmt.Errorf("definition %s differs between documents (%s)", name, filepath.Base(f))
+			// From 1.36 on, each document lists in a shared meta/v1
+			// definition (WatchEvent, DeleteOptions) only the
+			// group/versions it serves: the definitions are compared
+			// without that list, and the lists are merged.
+			gvks, _ := s["x-kubernetes-group-version-kind"].([]any)
+			rest := maps.Clone(s)
+			delete(rest, "x-kubernetes-group-version-kind")
+			j, _ := json.Marshal(rest)
+			if prev, ok := rawJSON[name]; ok {
+				if prev != string(j) {
+					return nil, fmt.Errorf("definition %s differs between documents (%s)", name, filepath.Base(f))
+				}
+				gvks = mergeGVKs(raw[name]["x-kubernetes-group-version-kind"], gvks)
 			}
 			rawJSON[name] = string(j)
-			raw[name] = s
+			if gvks != nil {
+				rest["x-kubernetes-group-version-kind"] = gvks
+			}
+			raw[name] = rest
 		}
 		for path, item := range doc.Paths {
 			for method, opJSON := range item {
@@ -337,6 +343,25 @@ func build(rel, specDir string) (*bundle.Bundle, error) {
 		b.Defs[name] = defs[name]
 	}
 	return b, nil
+}
+
+// mergeGVKs returns the x-kubernetes-group-version-kind list a, with
+// the entries of b that it lacks appended.
+func mergeGVKs(a any, b []any) []any {
+	out, _ := a.([]any)
+	out = slices.Clone(out)
+	seen := map[string]bool{}
+	for _, e := range out {
+		j, _ := json.Marshal(e)
+		seen[string(j)] = true
+	}
+	for _, e := range b {
+		if j, _ := json.Marshal(e); !seen[string(j)] {
+			seen[string(j)] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // isLeaf reports whether a translated schema has no references and no
