@@ -72,6 +72,9 @@ secretGenerator:
 	"broken/literal/kustomization.yaml": "secretGenerator:\n- name: db\n  literals: [\"" + planted + "\"]\n",
 	"broken/utf8/kustomization.yaml":    "secretGenerator:\n- name: db\n  envs: [db.env]\n",
 	"broken/utf8/db.env":                "PASSWORD=" + planted + "\xff\n",
+	// A value pasted alone on a line: kustomize would make it a key.
+	"broken/bare/kustomization.yaml": "secretGenerator:\n- name: db\n  envs: [db.env]\n",
+	"broken/bare/db.env":             "USER=app\n" + planted + "\n",
 	"broken/replacement/kustomization.yaml": `resources: [dep.yaml]
 secretGenerator:
 - name: db
@@ -147,6 +150,7 @@ func TestPlantedSecretNeverLeaks(t *testing.T) {
 		{[]string{"build", filepath.Join(root, "broken", "literal"), "--no-cache"}, false},
 		{[]string{"build", filepath.Join(root, "broken", "utf8"), "--no-cache"}, false},
 		{[]string{"build", filepath.Join(root, "broken", "replacement"), "--no-cache"}, false},
+		{[]string{"build", filepath.Join(root, "broken", "bare"), "--no-cache"}, false},
 	}
 	for _, format := range []string{"text", "json", "junit", "sarif"} {
 		cmds = append(cmds,
@@ -154,6 +158,7 @@ func TestPlantedSecretNeverLeaks(t *testing.T) {
 			cmd{args: []string{"validate", "-f", rendered, "--env", "dev", "-o", format}},
 			cmd{args: []string{"validate", "-f", filepath.Join(root, "files"), "-o", format}},
 			cmd{args: []string{"validate", filepath.Join(root, "broken", "literal"), "-o", format, "--no-cache"}},
+			cmd{args: []string{"validate", filepath.Join(root, "broken", "bare"), "-o", format, "--no-cache"}},
 		)
 	}
 	for _, format := range []string{"text", "json", "markdown", "junit"} {

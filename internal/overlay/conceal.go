@@ -147,3 +147,56 @@ func conceal(msg string, values []string) string {
 	}
 	return msg
 }
+
+// secretEnvLine finds a line without '=' in a secretGenerator's env
+// source. kustomize makes such a line a key with an empty value, so a
+// value pasted alone on a line (the commonest slip in a .env file) would
+// be published as a key name, which every report prints. ConfigMap
+// sources keep kustomize's reading; a Secret's are refused, naming file
+// and line, never the text.
+func secretEnvLine(fsys filesys.FileSystem, dir string) *Cause {
+	s := &causeSearch{fsys: fsys}
+	seen := map[string]bool{}
+	var found *Cause
+	var visit func(dir string)
+	visit = func(dir string) {
+		if found != nil || seen[filepath.Clean(dir)] || len(seen) > maxCauseVisits {
+			return
+		}
+		seen[filepath.Clean(dir)] = true
+		file, k := s.read(dir)
+		if k == nil {
+			return
+		}
+		for gi, g := range k.SecretGenerator {
+			envs := g.EnvSources
+			if g.EnvSource != "" {
+				envs = append(envs, g.EnvSource)
+			}
+			for ei, e := range envs {
+				b, err := fsys.ReadFile(filepath.Join(dir, e))
+				if err != nil {
+					continue // kustomize reports it, by cause
+				}
+				sc := bufio.NewScanner(bytes.NewReader(b))
+				sc.Buffer(nil, 1<<20)
+				for n := 1; sc.Scan(); n++ {
+					l := strings.TrimSpace(sc.Text())
+					if l == "" || strings.HasPrefix(l, "#") || strings.Contains(l, "=") {
+						continue
+					}
+					found = &Cause{File: file, Field: fmt.Sprintf("secretGenerator[%d] %q: envs[%d] %q", gi, g.Name, ei, e),
+						Problem: fmt.Sprintf("line %d has no '=': kustomize would make the whole line a key of the Secret, and print it wherever keys are shown; write KEY=VALUE", n)}
+					return
+				}
+			}
+		}
+		for _, ref := range append(append(append([]string(nil), k.Resources...), k.Bases...), k.Components...) {
+			if p := filepath.Join(dir, ref); !IsRemote(ref) && fsys.IsDir(p) {
+				visit(p)
+			}
+		}
+	}
+	visit(dir)
+	return found
+}

@@ -117,6 +117,9 @@ func Render(ctx context.Context, fsys filesys.FileSystem, dir string, opts Optio
 	if opts.RemoteTimeout <= 0 {
 		opts.RemoteTimeout = DefaultRemoteTimeout
 	}
+	if c := secretEnvLine(fsys, dir); c != nil {
+		return nil, &Error{Dir: dir, Cause: c, Err: errors.New(c.Problem)}
+	}
 	remoteSeen := make(chan string, 1)
 	rec := newRecorder(fsys, func(ref string) {
 		select {

@@ -24,8 +24,12 @@ import (
 //	# expect: valid
 //	# expect: invalid /spec/replicas [/other/path ...]
 //	# expect: error
+//	# expect: invalid /data/a:b envctl=/stringData
 //
-// An invalid object's problems must be exactly at the listed paths.
+// An invalid object's problems must be exactly at the listed paths. An
+// envctl=PATH token says envctl reports the problem elsewhere than the API
+// server does, on purpose (a Secret's key is named by position, never
+// printed).
 
 type expectation struct {
 	file   string // "deployment.yaml"
@@ -33,6 +37,16 @@ type expectation struct {
 	name   string // metadata.name, for messages
 	status Status
 	paths  []string
+	// ours are envctl's paths where they differ from the API server's.
+	ours []string
+}
+
+// envctlPaths are the paths envctl must report.
+func (e expectation) envctlPaths() []string {
+	if e.ours != nil {
+		return e.ours
+	}
+	return e.paths
 }
 
 func (e expectation) id() string { return e.file + "/" + e.name }
@@ -61,7 +75,13 @@ func readCorpus(t *testing.T, pattern string) ([]Stream, []expectation) {
 						e.status = Valid
 					case "invalid":
 						e.status = Invalid
-						e.paths = fields[1:]
+						for _, f := range fields[1:] {
+							if p, ok := strings.CutPrefix(f, "envctl="); ok {
+								e.ours = append(e.ours, p)
+							} else {
+								e.paths = append(e.paths, f)
+							}
+						}
 					case "error":
 						e.status = Error
 					default:
@@ -271,7 +291,7 @@ func TestServerCorpora(t *testing.T) {
 			}
 			slices.Sort(paths)
 			paths = slices.Compact(paths)
-			want := slices.Sorted(slices.Values(e.paths))
+			want := slices.Sorted(slices.Values(e.envctlPaths()))
 			if r.Status != e.status || !slices.Equal(paths, want) {
 				t.Errorf("%s: %s %v, want %s %v (%s)", e.id(), r.Status, r.Problems, e.status, want, r.Reason)
 			}

@@ -172,8 +172,8 @@ func configMapLimits(obj map[string]any) field.ErrorList {
 	return errs
 }
 
-// secretLimits is core validation's ValidateSecret for key names and the
-// total size: stringData is merged into data before the API server
+// secretLimits is core validation's ValidateSecret for the total size:
+// stringData is merged into data before the API server
 // validates, so both count.
 func secretLimits(obj map[string]any) field.ErrorList {
 	var errs field.ErrorList
@@ -188,11 +188,11 @@ func secretLimits(obj map[string]any) field.ErrorList {
 		s, _ := v.(string)
 		sizes[k] = len(s)
 	}
+	// Key names are not checked here: a Secret's key may be a value
+	// pasted by mistake, and the field path would print it. The Secret
+	// key check (secretkeys.go) reports them by position.
 	total := 0
 	for _, key := range sortedKeys(sizes) {
-		for _, msg := range utilvalidation.IsConfigMapKey(key) {
-			errs = append(errs, field.Invalid(field.NewPath("data").Key(key), key, msg))
-		}
 		total += sizes[key]
 	}
 	if total > maxDataSize {
