@@ -32,6 +32,10 @@ ENVCTL_KUSTOMIZE="$(install_tool kustomize v5.8.2 sigs.k8s.io/kustomize/kustomiz
 ENVCTL_KUBECONFORM="$(install_tool kubeconform v0.8.0 github.com/yannh/kubeconform/cmd/kubeconform)"
 export ENVCTL_KUSTOMIZE ENVCTL_KUBECONFORM
 
+# The GitHub workflows the README tells users to copy must at least parse
+# and type-check.
+"$(install_tool actionlint v1.7.12 github.com/rhysd/actionlint/cmd/actionlint)" .github/workflows/*.yml
+
 if [[ -f hack/ci-deps.sh ]]; then
 	bash hack/ci-deps.sh
 fi
