@@ -211,8 +211,8 @@ type Report struct {
 	Identical bool    `json:"identical,omitempty"`
 	Summary   Summary `json:"summary"`
 	// Rollout is the rollout impact of a comparison with a Baseline.
-	Rollout     *Rollout       `json:"rollout,omitempty"`
-	Objects     []ObjectResult `json:"objects"`
+	Rollout *Rollout       `json:"rollout,omitempty"`
+	Objects []ObjectResult `json:"objects"`
 }
 
 // HasDrift reports whether any object is changed, missing or orphaned
