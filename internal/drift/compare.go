@@ -74,7 +74,7 @@ func Compare(desired, live []*yaml.RNode, opts Options) (*Report, error) {
 	results := c.walkPairs(p, rolls)
 	if opts.Baseline != "" {
 		results = append(results, c.removed(lObjs, p.consumed, p.kept)...)
-		rep := finishReport(opts.Environment, asBaseline(results))
+		rep := finishReport(opts.Environment, asBaseline(dropEmptyRenames(results)))
 		rep.Baseline = opts.Baseline
 		rep.Rollout = rolloutImpact(rep, desiredByKey)
 		return rep, nil
@@ -402,6 +402,34 @@ func (c *comparer) removed(lObjs []*object, consumed map[key]bool, kept []*objec
 		out = append(out, res)
 	}
 	return out
+}
+
+// dropEmptyRenames, between two renders, treats a regenerated ConfigMap or
+// Secret whose content is the same as unchanged, with the references
+// that follow its new name: its hash moved only because of what was set
+// aside (another environment's namespace or names), and nothing rolls.
+func dropEmptyRenames(results []ObjectResult) []ObjectResult {
+	same := map[key]bool{}
+	for i := range results {
+		if r := &results[i]; r.Renamed != nil && len(r.Changes) == 0 {
+			same[r.ID.key()] = true
+			r.Renamed, r.Rolls, r.Status = nil, nil, StatusInSync
+		}
+	}
+	if len(same) == 0 {
+		return results
+	}
+	for i := range results {
+		r := &results[i]
+		if r.Status != StatusChanged {
+			continue
+		}
+		r.Changes = slices.DeleteFunc(r.Changes, func(c FieldChange) bool { return c.FollowsRename != nil && same[c.FollowsRename.key()] })
+		if len(r.Changes) == 0 && r.Renamed == nil {
+			r.Status, r.Changes = StatusInSync, nil
+		}
+	}
+	return results
 }
 
 // asBaseline words the statuses of a comparison of two renders.
