@@ -77,6 +77,11 @@ func Compare(desired, live []*yaml.RNode, opts Options) (*Report, error) {
 		rep := finishReport(opts.Environment, asBaseline(dropEmptyRenames(results)))
 		rep.Baseline = opts.Baseline
 		rep.Rollout = rolloutImpact(rep, desiredByKey)
+		if rep.Rollout != nil {
+			// Between renders every roll is known, not only the
+			// renames': an image or env change rolls as surely.
+			rep.Summary.Rolling = len(rep.Rollout.Restarts)
+		}
 		return rep, nil
 	}
 	if opts.Selector != nil || opts.Inventory != nil {

@@ -242,7 +242,8 @@ type Summary struct {
 	Removed   int `json:"removed,omitempty"`
 	// Renamed counts hashed ConfigMaps and Secrets that get a new name.
 	Renamed int `json:"renamed"`
-	// Rolling counts the distinct workloads that will roll because of them.
+	// Rolling counts the distinct workloads that will roll because of them
+	// (against a Baseline: for any reason, len(Report.Rollout.Restarts)).
 	Rolling int `json:"rolling"`
 }
 
