@@ -37,6 +37,14 @@ func (c *clusterFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.InCluster, "in-cluster", false, "use the pod's service account (for the drift job inside the cluster); ignores kubeconfig contexts")
 }
 
+// changed reports whether any flag that chooses a cluster is set, for
+// the offline modes that must refuse them.
+func (c *clusterFlags) changed() bool {
+	o := c.Overrides
+	return c.Kubeconfig != "" || c.InCluster || o.CurrentContext != "" || o.Context.Namespace != "" ||
+		o.ClusterInfo.Server != "" || o.AuthInfo.Token != ""
+}
+
 // source checks the flags and returns the clusters they reach.
 func (c *clusterFlags) source() (*live.Clusters, error) {
 	o := live.ConnectOptions{Kubeconfig: c.Kubeconfig, Overrides: c.Overrides, InCluster: c.InCluster}

@@ -24,6 +24,7 @@ type DiffOptions struct {
 	All     bool
 	Live    []string
 	Release int
+	Rev     string
 	MaxSize sizeFlag
 	Output  string
 	Render  renderFlags
@@ -34,8 +35,8 @@ type DiffOptions struct {
 func NewCmdDiff(f *Factory, runF func(context.Context, *DiffOptions) error) *cobra.Command {
 	opts := &DiffOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "diff [ENV|DIR]... [--all] [--live FILE|DIR]",
-		Short: "Report drift between rendered environments and their live clusters",
+		Use:   "diff [ENV|DIR]... [--all] [--live FILE|DIR | --rev REF]",
+		Short: "Report drift between rendered environments and their live clusters, or changes since a git revision",
 		Long: `Compare each rendered environment with what is live in its cluster (the kube
 context and namespace from envctl.yaml, or --context/-n), or with a snapshot
 file taken by 'envctl snapshot' (--live).
@@ -58,6 +59,14 @@ Live state is read with one LIST per kind per namespace; get and list
 permissions are enough, and no write call is ever made. Secret values are
 never printed: only that a key changed.
 
+--rev REF compares no cluster: it renders each environment at git revision
+REF (read from git in memory; nothing is checked out) and in the working
+tree, and reports what the change does: objects and fields changed, added
+and removed, and its rollout impact (which workloads roll and why, and
+which read a changed ConfigMap by a fixed name). An environment whose
+inputs are the same at REF is reported unchanged without a second render.
+Exit codes: 0 no change, 1 changes, 2 could not compare.
+
 Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
 		Example: `  # Compare staging with its cluster
   envctl diff staging
@@ -70,7 +79,10 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
   envctl diff staging --live staging-live.yaml
 
   # A PR comment
-  envctl diff prod -o markdown`,
+  envctl diff prod -o markdown
+
+  # What a pull request changes in every environment, without a cluster
+  envctl diff --all --rev origin/main -o markdown`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = args
 			if runF != nil {
@@ -84,6 +96,7 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
 	fl.BoolVar(&opts.All, "all", false, "compare every registered environment")
 	fl.StringSliceVar(&opts.Live, "live", nil, "compare with objects from these snapshot files or directories instead of a cluster")
 	fl.IntVar(&opts.Release, "release", 0, "compare the cluster with this release's stored render (envctl history) instead of the repository's")
+	fl.StringVar(&opts.Rev, "rev", "", "compare with the render at this git revision instead of a cluster (offline)")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, markdown or junit")
 	registerMaxInputSize(fl, &opts.MaxSize, "a --live file")
 	// Fails only for a flag that does not exist; -o is defined just above.
@@ -98,6 +111,12 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	printer, err := drift.NewPrinter(opts.Output, drift.WriteOptions{Color: report.Color(f.IO.Out, opts.Output)})
 	if err != nil {
 		return usageErrorf("%w", err)
+	}
+	if opts.Rev != "" {
+		if len(opts.Live) > 0 || opts.Release != 0 {
+			return usageErrorf("--rev compares two renders, not a cluster: it cannot be used with --live or --release")
+		}
+		return runDiffRev(ctx, opts, printer)
 	}
 	envs, err := f.Resolve(opts.Args, opts.All)
 	if err != nil {

@@ -74,15 +74,23 @@ func (r *renderFlags) render(ctx context.Context, f *Factory, envs []repo.Enviro
 	if err != nil {
 		return nil, err
 	}
-	if line := progress.New(f.IO.ErrOut); line != nil {
-		req.Progress = func(ev render.Event) {
-			verb := "rendered"
-			if ev.Start {
-				verb = "rendering"
-			}
-			line.Show("%s %s… %d/%d environments", verb, ev.Env, ev.Done, ev.Total)
-		}
-		defer line.Clear()
-	}
+	defer r.showProgress(f, &req)()
 	return render.Render(ctx, req)
+}
+
+// showProgress sets req.Progress to a progress line on a terminal; the
+// function it returns clears the line.
+func (r *renderFlags) showProgress(f *Factory, req *render.Request) func() {
+	line := progress.New(f.IO.ErrOut)
+	if line == nil {
+		return func() {}
+	}
+	req.Progress = func(ev render.Event) {
+		verb := "rendered"
+		if ev.Start {
+			verb = "rendering"
+		}
+		line.Show("%s %s… %d/%d environments", verb, ev.Env, ev.Done, ev.Total)
+	}
+	return line.Clear
 }

@@ -42,6 +42,7 @@ Exit codes: 0 success, 1 findings (invalid objects, drift), 2 usage or runtime e
 		NewCmdBuild(f, nil),
 		NewCmdEnvs(f, nil),
 		NewCmdDiff(f, nil),
+		NewCmdCompare(f, nil),
 		NewCmdSnapshot(f, nil),
 		NewCmdValidate(f, nil),
 		NewCmdVersion(f),

@@ -72,6 +72,18 @@ func Compare(desired, live []*yaml.RNode, opts Options) (*Report, error) {
 	c.pairHashedGenerators(p, lObjs)
 	rolls := attributeRolls(p)
 	results := c.walkPairs(p, rolls)
+	if opts.Baseline != "" {
+		results = append(results, c.removed(lObjs, p.consumed, p.kept)...)
+		rep := finishReport(opts.Environment, asBaseline(dropEmptyRenames(results)))
+		rep.Baseline = opts.Baseline
+		rep.Rollout = rolloutImpact(rep, desiredByKey)
+		if rep.Rollout != nil {
+			// Between renders every roll is known, not only the
+			// renames': an image or env change rolls as surely.
+			rep.Summary.Rolling = len(rep.Rollout.Restarts)
+		}
+		return rep, nil
+	}
 	if opts.Selector != nil || opts.Inventory != nil {
 		results = append(results, c.orphans(lObjs, p.consumed, p.kept, desiredByKey, liveByKey)...)
 	}
@@ -375,6 +387,71 @@ func (c *comparer) orphans(lObjs []*object, consumed map[key]bool, kept []*objec
 	return out
 }
 
+// removed reports, against a baseline render, every baseline object the
+// desired render lacks: a render has no server-made objects to skip.
+func (c *comparer) removed(lObjs []*object, consumed map[key]bool, kept []*object) []ObjectResult {
+	var out []ObjectResult
+	for _, l := range lObjs {
+		if consumed[l.id.key()] || c.wholeIgnored(l.id) {
+			continue
+		}
+		res := ObjectResult{ID: l.id, Status: StatusOrphaned, Secret: l.secret}
+		if base, ok := hashedBase(l.id.Name); ok && isHashable(l.id.Group, l.id.Kind) {
+			for _, d := range kept {
+				if db, ok := hashedBase(d.id.Name); ok && db == base && d.id.Kind == l.id.Kind && d.id.Group == l.id.Group && d.id.Namespace == l.id.Namespace {
+					res.SupersededBy = d.id.Name
+					break
+				}
+			}
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// dropEmptyRenames, between two renders, treats a regenerated ConfigMap or
+// Secret whose content is the same as unchanged, with the references
+// that follow its new name: its hash moved only because of what was set
+// aside (another environment's namespace or names), and nothing rolls.
+func dropEmptyRenames(results []ObjectResult) []ObjectResult {
+	same := map[key]bool{}
+	for i := range results {
+		if r := &results[i]; r.Renamed != nil && len(r.Changes) == 0 {
+			same[r.ID.key()] = true
+			r.Renamed, r.Rolls, r.Status = nil, nil, StatusInSync
+		}
+	}
+	if len(same) == 0 {
+		return results
+	}
+	for i := range results {
+		r := &results[i]
+		if r.Status != StatusChanged {
+			continue
+		}
+		r.Changes = slices.DeleteFunc(r.Changes, func(c FieldChange) bool { return c.FollowsRename != nil && same[c.FollowsRename.key()] })
+		if len(r.Changes) == 0 && r.Renamed == nil {
+			r.Status, r.Changes = StatusInSync, nil
+		}
+	}
+	return results
+}
+
+// asBaseline words the statuses of a comparison of two renders.
+func asBaseline(results []ObjectResult) []ObjectResult {
+	for i := range results {
+		switch results[i].Status {
+		case StatusInSync:
+			results[i].Status = StatusUnchanged
+		case StatusMissing:
+			results[i].Status = StatusAdded
+		case StatusOrphaned:
+			results[i].Status = StatusRemoved
+		}
+	}
+	return results
+}
+
 func isClaimOf(claims map[string]bool, id ObjectID) bool {
 	i := strings.LastIndexByte(id.Name, '-')
 	if i < 0 {
@@ -456,7 +533,10 @@ func (c *comparer) newObject(tree map[string]any, desired bool) (*object, error)
 		o.managed = parseManagedFields(md["managedFields"], c.managers)
 	}
 	ann := mapAt(md, "annotations")
-	if s := str(ann[lastAppliedAnnotation]); s != "" && !desired {
+	if c.opts.Baseline != "" && !desired {
+		// A render: everything it has was declared (see below, after
+		// normalisation). Its own annotations are not evidence.
+	} else if s := str(ann[lastAppliedAnnotation]); s != "" && !desired {
 		if la, ok := parseJSONTree(s); ok {
 			o.lastApplied, o.hasLA = la, true
 			if o.secret {
@@ -470,6 +550,10 @@ func (c *comparer) newObject(tree map[string]any, desired bool) (*object, error)
 	}
 	if group == "" && kind == "ConfigMap" {
 		canonicalBinary(tree)
+	}
+	if c.opts.Baseline != "" && !desired {
+		// The baseline is itself the record of what was declared.
+		o.lastApplied, o.hasLA = tree, true
 	}
 	return o, nil
 }

@@ -43,7 +43,7 @@ func docs(parts ...string) string { return strings.Join(parts, "\n---\n") }
 func outline(r *Report, withInSync bool) []string {
 	var out []string
 	for _, o := range r.Objects {
-		if o.Status == StatusInSync && !withInSync {
+		if (o.Status == StatusInSync || o.Status == StatusUnchanged) && !withInSync {
 			continue
 		}
 		line := fmt.Sprintf("%s %s %s", o.Status, o.ID.Kind, o.ID.NamespacedName())

@@ -77,6 +77,15 @@ func statusPhrase(o ObjectResult) string {
 		return fmt.Sprintf("changed (%s)", report.PluralGrouped(n, "field", "fields"))
 	case StatusMissing:
 		return "missing from the cluster"
+	case StatusAdded:
+		return "added"
+	case StatusRemoved:
+		if o.SupersededBy != "" {
+			return "removed (old generation, superseded by " + o.SupersededBy + ")"
+		}
+		return "removed"
+	case StatusUnchanged:
+		return "unchanged"
 	case StatusOrphaned:
 		if o.SupersededBy != "" {
 			return "orphaned (old generation, superseded by " + o.SupersededBy + ")"
@@ -93,7 +102,7 @@ func summaryLine(s Summary) string {
 	for _, p := range []struct {
 		n    int
 		word string
-	}{{s.Changed, "changed"}, {s.Missing, "missing"}, {s.Orphaned, "orphaned"}, {s.InSync, "in sync"}} {
+	}{{s.Changed, "changed"}, {s.Added, "added"}, {s.Removed, "removed"}, {s.Missing, "missing"}, {s.Orphaned, "orphaned"}, {s.InSync, "in sync"}, {s.Unchanged, "unchanged"}} {
 		if p.n > 0 {
 			parts = append(parts, report.GroupDigits(p.n)+" "+p.word)
 		}
@@ -101,7 +110,10 @@ func summaryLine(s Summary) string {
 	if len(parts) == 0 {
 		return "no objects"
 	}
-	if s.Changed+s.Missing+s.Orphaned == 0 {
+	if s.Changed+s.Missing+s.Orphaned+s.Added+s.Removed == 0 {
+		if s.Unchanged > 0 {
+			return "no changes (" + report.PluralGrouped(s.Objects, "object", "objects") + ")"
+		}
 		return "in sync (" + report.PluralGrouped(s.Objects, "object", "objects") + ")"
 	}
 	line := strings.Join(parts, ", ") + " (" + report.PluralGrouped(s.Objects, "object", "objects") + ")"
@@ -112,11 +124,14 @@ func summaryLine(s Summary) string {
 }
 
 // changeNote is the parenthesised remark after a change, or "".
-func changeNote(c FieldChange) string {
+// Against a baseline render a removed field needs no remark.
+func changeNote(c FieldChange, baseline bool) string {
 	var notes []string
 	switch c.Kind {
 	case FieldRemoved:
-		notes = append(notes, "no longer in the repository")
+		if !baseline {
+			notes = append(notes, "no longer in the repository")
+		}
 	case FieldExtra:
 		s := "only in the cluster, not removed by apply"
 		if len(c.Managers) > 0 {
@@ -173,7 +188,82 @@ func listed(r *Report, showInSync bool) []ObjectResult {
 	if showInSync {
 		return r.Objects
 	}
-	return slices.DeleteFunc(slices.Clone(r.Objects), func(o ObjectResult) bool { return o.Status == StatusInSync })
+	return slices.DeleteFunc(slices.Clone(r.Objects), func(o ObjectResult) bool { return o.Status == StatusInSync || o.Status == StatusUnchanged })
+}
+
+// title is a report's heading: the environment, and its baseline when it
+// was compared with another render.
+func title(r *Report) string {
+	if r.Baseline == "" {
+		return envName(r)
+	}
+	return envName(r) + " against " + r.Baseline
+}
+
+// reasonText words one reason for a roll; code formats names (mdCode in
+// markdown). Secret values never reach it: a reason holds key names only.
+func reasonText(r Reason, code func(string) string) string {
+	in := ""
+	if r.Container != "" {
+		in = " of " + code(r.Container)
+	}
+	switch r.Kind {
+	case ReasonConfig:
+		kind, name, _ := strings.Cut(r.Object, " ")
+		s := kind + " " + code(name)
+		if len(r.Keys) > 0 {
+			ks := make([]string, len(r.Keys))
+			for i, k := range r.Keys {
+				ks[i] = code(k)
+			}
+			s += " (" + strings.Join(ks, ", ") + ")"
+		}
+		return s
+	case ReasonImage:
+		if r.Old != "" && r.New != "" {
+			return "image" + in + " " + code(r.Old) + " → " + code(r.New)
+		}
+		return "image" + in
+	case ReasonEnv:
+		if r.Name == "envFrom" {
+			return "envFrom" + in
+		}
+		return "env " + code(r.Name) + in
+	case ReasonResources:
+		return "resources" + in
+	case ReasonProbe:
+		return r.Name + in
+	}
+	return code(r.Path)
+}
+
+// readText says what a change does to a workload that reads a fixed-name
+// ConfigMap or Secret.
+func readText(k ReadKind) string {
+	switch k {
+	case ReadEnv:
+		return "env vars (read at start: restart the pods)"
+	case ReadSubPath:
+		return "subPath mount (never updated: restart the pods)"
+	}
+	return "volume (files update in place within about a minute; the application must reload them)"
+}
+
+func attentionText(a Attention, code func(string) string) string {
+	kind, name, _ := strings.Cut(a.Object, " ")
+	s := code(a.Workload.String()) + " reads " + kind + " " + code(name)
+	if len(a.Keys) > 0 {
+		ks := make([]string, len(a.Keys))
+		for i, k := range a.Keys {
+			ks[i] = code(k)
+		}
+		s += " (changed: " + strings.Join(ks, ", ") + ")"
+	}
+	reads := make([]string, len(a.Reads))
+	for i, k := range a.Reads {
+		reads[i] = readText(k)
+	}
+	return s + " by a fixed name, so nothing rolls it: " + strings.Join(reads, "; ")
 }
 
 func envName(r *Report) string {

@@ -28,10 +28,10 @@ func (junitPrinter) Print(w io.Writer, reports []*Report) error {
 		s := report.JUnitSuite{Name: envName(r), Tests: len(r.Objects), Errors: new(0)}
 		for _, o := range r.Objects {
 			c := report.JUnitCase{ClassName: "envctl.diff." + envName(r), Name: objectTitle(o)}
-			if o.Status != StatusInSync {
+			if o.Status != StatusInSync && o.Status != StatusUnchanged {
 				var body bytes.Buffer
 				bw := bufio.NewWriter(&body)
-				textPrinter{}.object(bw, o)
+				textPrinter{}.object(bw, o, r.Baseline != "")
 				bw.Flush()
 				c.Failure = &report.JUnitResult{Type: string(o.Status), Message: statusPhrase(o), Text: body.String()}
 				s.Failures++

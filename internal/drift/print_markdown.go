@@ -42,13 +42,29 @@ func (p markdownPrinter) Print(w io.Writer, reports []*Report) error {
 		if i > 0 {
 			head.WriteString("\n")
 		}
-		fmt.Fprintf(&head, "### envctl diff: %s\n\n", mdEscape(envName(r)))
-		if r.HasDrift() {
+		baseline := r.Baseline != ""
+		switch {
+		case baseline:
+			fmt.Fprintf(&head, "### %s\n\n", mdEscape(title(r)))
+		default:
+			fmt.Fprintf(&head, "### envctl diff: %s\n\n", mdEscape(envName(r)))
+		}
+		switch {
+		case baseline && r.HasDrift():
+			fmt.Fprintf(&head, "**Changes:** %s\n", summaryLine(r.Summary))
+		case baseline:
+			fmt.Fprintf(&head, "**No changes** (%s)\n", report.PluralGrouped(r.Summary.Objects, "object", "objects"))
+		case r.HasDrift():
 			fmt.Fprintf(&head, "**Drift:** %s\n", summaryLine(r.Summary))
-		} else {
+		default:
 			fmt.Fprintf(&head, "**In sync** (%s)\n", report.PluralGrouped(r.Summary.Objects, "object", "objects"))
 		}
 		chunks = append(chunks, chunk{head.String(), -1, false})
+		if !r.Rollout.Empty() {
+			// First: what a reviewer most needs, and kept when the rest
+			// is cut.
+			chunks = append(chunks, chunk{rolloutMarkdown(r.Rollout), -1, false})
+		}
 		if len(objs) == 0 {
 			continue
 		}
@@ -64,7 +80,7 @@ func (p markdownPrinter) Print(w io.Writer, reports []*Report) error {
 			chunks = append(chunks, chunk{fmt.Sprintf("| %s | %s | %s |\n", o.Status, cellEscape(mdCode(objectTitle(o))), n), obj + j, true})
 		}
 		for j, o := range objs {
-			if d := p.details(o); d != "" {
+			if d := p.details(o, baseline); d != "" {
 				chunks = append(chunks, chunk{d, obj + j, false})
 			}
 		}
@@ -117,7 +133,25 @@ func (p markdownPrinter) Print(w io.Writer, reports []*Report) error {
 	return err
 }
 
-func (p markdownPrinter) details(o ObjectResult) string {
+// rolloutMarkdown is the rollout impact as a list: the workloads that
+// roll and why, then the ones that need attention.
+func rolloutMarkdown(r *Rollout) string {
+	var b strings.Builder
+	b.WriteString("\n**Rollout impact**\n\n")
+	for _, rs := range r.Restarts {
+		why := make([]string, len(rs.Reasons))
+		for i, x := range rs.Reasons {
+			why[i] = reasonText(x, mdCode)
+		}
+		fmt.Fprintf(&b, "- %s rolls: %s\n", mdCode(rs.Workload.String()), strings.Join(why, ", "))
+	}
+	for _, a := range r.Attention {
+		fmt.Fprintf(&b, "- :warning: %s\n", attentionText(a, mdCode))
+	}
+	return b.String()
+}
+
+func (p markdownPrinter) details(o ObjectResult, baseline bool) string {
 	if len(o.Changes) == 0 && o.Renamed == nil && len(o.Rolls) == 0 {
 		return ""
 	}
@@ -137,7 +171,7 @@ func (p markdownPrinter) details(o ObjectResult) string {
 		b.WriteString("\n")
 	}
 	for _, c := range o.Changes {
-		fmt.Fprintf(&b, "- %s %s", mdCode(c.Path), changeVerb(c))
+		fmt.Fprintf(&b, "- %s %s", mdCode(c.Path), changeVerb(c, baseline))
 		switch {
 		case c.TextDiff != "":
 			fence := codeFence(c.TextDiff)
@@ -160,14 +194,18 @@ func (p markdownPrinter) details(o ObjectResult) string {
 	return b.String()
 }
 
-func changeVerb(c FieldChange) string {
+func changeVerb(c FieldChange, baseline bool) string {
 	var s string
-	switch c.Kind {
-	case FieldAdded:
+	switch {
+	case baseline && c.Kind == FieldAdded:
+		s = "added"
+	case baseline && c.Kind == FieldRemoved:
+		s = "removed"
+	case c.Kind == FieldAdded:
 		s = "missing from the cluster"
-	case FieldRemoved:
+	case c.Kind == FieldRemoved:
 		s = "no longer in the repository"
-	case FieldExtra:
+	case c.Kind == FieldExtra:
 		s = "only in the cluster (not removed by apply"
 		if len(c.Managers) > 0 {
 			s += "; set by " + strings.Join(c.Managers, ", ")

@@ -50,21 +50,46 @@ func (p textPrinter) Print(w io.Writer, reports []*Report) error {
 		if i > 0 {
 			bw.WriteString("\n")
 		}
+		if !r.Rollout.Empty() {
+			p.rollout(bw, r.Rollout)
+			bw.WriteString("\n")
+		}
 		for _, o := range listed(r, p.opts.ShowInSync) {
-			p.object(bw, o)
+			p.object(bw, o, r.Baseline != "")
 			bw.WriteString("\n")
 		}
 		label := r.Environment
 		if label == "" {
 			label = "summary"
 		}
+		if r.Baseline != "" {
+			label = title(r)
+		}
 		bw.WriteString(p.paint(ansiBold, label+": "+summaryLine(r.Summary)) + "\n")
 	}
 	return bw.Flush()
 }
 
-func (p textPrinter) object(w *bufio.Writer, o ObjectResult) {
-	color := map[Status]string{StatusChanged: ansiYellow, StatusMissing: ansiRed, StatusOrphaned: ansiMagenta, StatusInSync: ansiGreen}[o.Status]
+// rollout prints the rollout impact: the workloads that roll and why,
+// then those that need attention.
+func (p textPrinter) rollout(w *bufio.Writer, r *Rollout) {
+	plain := func(s string) string { return s }
+	w.WriteString(p.paint(ansiBold, "rollout impact:") + "\n")
+	for _, rs := range r.Restarts {
+		why := make([]string, len(rs.Reasons))
+		for i, x := range rs.Reasons {
+			why[i] = reasonText(x, plain)
+		}
+		w.WriteString("  " + rs.Workload.String() + " rolls: " + strings.Join(why, ", ") + "\n")
+	}
+	for _, a := range r.Attention {
+		w.WriteString("  " + p.paint(ansiRed, "!") + " " + attentionText(a, plain) + "\n")
+	}
+}
+
+func (p textPrinter) object(w *bufio.Writer, o ObjectResult, baseline bool) {
+	color := map[Status]string{StatusChanged: ansiYellow, StatusMissing: ansiRed, StatusOrphaned: ansiMagenta, StatusInSync: ansiGreen,
+		StatusAdded: ansiGreen, StatusRemoved: ansiRed, StatusUnchanged: ansiGreen}[o.Status]
 	w.WriteString(p.paint(ansiBold, objectTitle(o)) + ": " + p.paint(color, statusPhrase(o)) + "\n")
 	if o.Renamed != nil {
 		w.WriteString("  renamed " + o.Renamed.From + " → " + o.Renamed.To + "\n")
@@ -80,7 +105,7 @@ func (p textPrinter) object(w *bufio.Writer, o ObjectResult) {
 		sym := changeSymbol(c.Kind)
 		color := map[ChangeKind]string{FieldChanged: ansiYellow, FieldAdded: ansiGreen, FieldRemoved: ansiRed, FieldExtra: ansiCyan}[c.Kind]
 		line := "  " + p.paint(color, sym) + " " + c.Path + ":"
-		note := changeNote(c)
+		note := changeNote(c, baseline)
 		if c.TextDiff != "" {
 			if note != "" {
 				line += " " + p.paint(ansiDim, note)

@@ -43,6 +43,19 @@ type Options struct {
 	// last-applied-configuration annotation instead. nil means
 	// DefaultFieldManagers; an empty non-nil slice means none.
 	FieldManagers []string
+
+	// Baseline, when not empty, says the live objects are not a cluster's
+	// but another render, and names it for the report: a git revision
+	// (envctl diff --rev) or another environment (envctl compare). A
+	// render holds only what was declared, so every field of a baseline
+	// object was declared (one the desired side lacks is removed, with no
+	// last-applied or managedFields evidence needed), nothing in it was
+	// filled in by a server, and every baseline object the desired side
+	// lacks is removed, whatever its labels. Statuses are then
+	// StatusAdded, StatusRemoved and StatusUnchanged rather than missing,
+	// orphaned and in sync, and the report carries the rollout impact
+	// (Report.Rollout).
+	Baseline string
 }
 
 // DefaultFieldManagers are the field managers used when
@@ -86,6 +99,13 @@ const (
 	// StatusOrphaned: a live object matches Options.Selector but the
 	// repository does not render it.
 	StatusOrphaned Status = "orphaned"
+
+	// With Options.Baseline (two renders compared), an object is
+	// unchanged, changed, added (only the new render has it) or removed
+	// (only the baseline has it).
+	StatusUnchanged Status = "unchanged"
+	StatusAdded     Status = "added"
+	StatusRemoved   Status = "removed"
 )
 
 // ChangeKind says how one field differs.
@@ -181,14 +201,31 @@ type Rename struct {
 
 // Report is the result of one Compare.
 type Report struct {
-	Environment string         `json:"environment,omitempty"`
-	Summary     Summary        `json:"summary"`
-	Objects     []ObjectResult `json:"objects"`
+	Environment string `json:"environment,omitempty"`
+	// Baseline is Options.Baseline: what the environment was compared
+	// with when that was another render, not a cluster.
+	Baseline string `json:"baseline,omitempty"`
+	// Identical is set by a caller that knew, without comparing, that both
+	// renders are the same (the same inputs): Objects is then empty and
+	// Summary counts every object unchanged.
+	Identical bool    `json:"identical,omitempty"`
+	Summary   Summary `json:"summary"`
+	// Rollout is the rollout impact of a comparison with a Baseline.
+	Rollout *Rollout       `json:"rollout,omitempty"`
+	Objects []ObjectResult `json:"objects"`
 }
 
-// HasDrift reports whether any object is changed, missing or orphaned.
+// HasDrift reports whether any object is changed, missing or orphaned
+// (or, against a baseline, changed, added or removed).
 func (r *Report) HasDrift() bool {
-	return r.Summary.Changed+r.Summary.Missing+r.Summary.Orphaned > 0
+	s := r.Summary
+	return s.Changed+s.Missing+s.Orphaned+s.Added+s.Removed > 0
+}
+
+// IdenticalReport is the report of an environment whose two renders are
+// known to be identical: n objects, all unchanged.
+func IdenticalReport(env, baseline string, n int) *Report {
+	return &Report{Environment: env, Baseline: baseline, Identical: true, Summary: Summary{Objects: n, Unchanged: n}, Objects: []ObjectResult{}}
 }
 
 // Summary counts the objects of a Report by status.
@@ -198,9 +235,15 @@ type Summary struct {
 	Changed  int `json:"changed"`
 	Missing  int `json:"missing"`
 	Orphaned int `json:"orphaned"`
+	// Against a baseline (Options.Baseline): unchanged, added and
+	// removed objects.
+	Unchanged int `json:"unchanged,omitempty"`
+	Added     int `json:"added,omitempty"`
+	Removed   int `json:"removed,omitempty"`
 	// Renamed counts hashed ConfigMaps and Secrets that get a new name.
 	Renamed int `json:"renamed"`
-	// Rolling counts the distinct workloads that will roll because of them.
+	// Rolling counts the distinct workloads that will roll because of them
+	// (against a Baseline: for any reason, len(Report.Rollout.Restarts)).
 	Rolling int `json:"rolling"`
 }
 
@@ -286,6 +329,12 @@ func summarize(objs []ObjectResult) Summary {
 			s.Missing++
 		case StatusOrphaned:
 			s.Orphaned++
+		case StatusUnchanged:
+			s.Unchanged++
+		case StatusAdded:
+			s.Added++
+		case StatusRemoved:
+			s.Removed++
 		}
 		if o.Renamed != nil {
 			s.Renamed++

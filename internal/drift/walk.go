@@ -426,6 +426,9 @@ func (w *objWalker) keyAt(i int) string {
 // the default protocol TCP. They are never drift unless the repository
 // sets them.
 func (w *objWalker) serverAllocated(l any) bool {
+	if w.c.opts.Baseline != "" {
+		return false // a render's clusterIP was declared
+	}
 	n := len(w.path)
 	last := w.keyAt(n - 1)
 	if last == "protocol" && l == "TCP" {
@@ -447,7 +450,7 @@ func (w *objWalker) serverAllocated(l any) bool {
 // one admission adds: the service-account token volume and its mount, and
 // the default not-ready/unreachable tolerations.
 func (w *objWalker) serverAddedItem(l any) bool {
-	if !w.isPod {
+	if !w.isPod || w.c.opts.Baseline != "" {
 		return false
 	}
 	m, _ := l.(map[string]any)

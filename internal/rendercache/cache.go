@@ -319,10 +319,18 @@ func (c *Cache) Put(key, dir string, r *overlay.Result) error {
 	inputs, _ := json.Marshal(r.Inputs)
 	id := sha256.Sum256(inputs)
 	kd := c.keyDir(key)
-	if err := os.MkdirAll(kd, 0o700); err != nil {
-		return fmt.Errorf("render cache: %w", err)
+	var tmp *os.File
+	for try := 0; ; try++ {
+		if err := os.MkdirAll(kd, 0o700); err != nil {
+			return fmt.Errorf("render cache: %w", err)
+		}
+		tmp, err = os.CreateTemp(kd, ".tmp-*") // 0600
+		// Another run's sweep removes empty key directories, and can
+		// do so between MkdirAll and CreateTemp: make it again.
+		if err == nil || !errors.Is(err, fs.ErrNotExist) || try == 2 {
+			break
+		}
 	}
-	tmp, err := os.CreateTemp(kd, ".tmp-*") // 0600
 	if err != nil {
 		return fmt.Errorf("render cache: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"reflect"
 	"regexp"
@@ -52,6 +53,9 @@ type Config struct {
 	// Rules are the repository's own policy rules: JSON Schemas applied to
 	// the objects they select. Policies name them by id.
 	Rules []Rule `yaml:"rules,omitempty"`
+	// Compare declares the differences `envctl compare` expects between
+	// two environments.
+	Compare Compare `yaml:"compare,omitempty"`
 
 	// file and root locate keys for errors found after decoding (Line,
 	// Errorf): the checks of envctl validate run after ParseConfig.
@@ -217,6 +221,27 @@ type IgnoreRule struct {
 	line int
 }
 
+// Compare is the `compare:` section: what is expected to differ between
+// environments, set aside by `envctl compare ENV1 ENV2` so that what is
+// left is what a promotion from ENV1 to ENV2 would change unexpectedly.
+type Compare struct {
+	// Namespaces: each environment runs in its own namespace (its
+	// namespace here, else the one most of its objects have). Objects
+	// pair across the two, and the namespace in any value (a
+	// RoleBinding subject, redis.<ns>.svc) is not a difference.
+	Namespaces bool `yaml:"namespaces,omitempty"`
+	// NamePrefixes maps environments to the prefix they give names
+	// (kustomize namePrefix); "" for none.
+	NamePrefixes map[string]string `yaml:"namePrefixes,omitempty"`
+	// Hostnames maps environments to the host name or domain they serve
+	// (api.staging.example.com, or staging.example.com for every host
+	// under it).
+	Hostnames map[string]string `yaml:"hostnames,omitempty"`
+	// Ignore lists fields expected to differ, as drift's ignore rules:
+	// a JSON pointer such as /spec/replicas and optional selectors.
+	Ignore []IgnoreRule `yaml:"ignore,omitempty"`
+}
+
 // Environment is one deployable environment: an overlay directory and,
 // where known, the cluster it runs in.
 type Environment struct {
@@ -365,6 +390,9 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	if err := cfg.checkValidation(seen); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkCompare(seen); err != nil {
+		return nil, err
+	}
 	return &cfg, nil
 }
 
@@ -498,6 +526,46 @@ func FormatOfKey(key string) string {
 	return ""
 }
 
+// checkCompare checks the compare section: rules name registered
+// environments, prefixes are names and host names are host names.
+func (c *Config) checkCompare(envs map[string]int) error {
+	var cmp *yaml.Node
+	if c.root != nil && len(c.root.Content) > 0 {
+		cmp = manifest.MapValue(c.root.Content[0], "compare")
+	}
+	var ign *yaml.Node
+	if cmp != nil {
+		ign = manifest.MapValue(cmp, "ignore")
+	}
+	if err := checkIgnores(c.file, c.Compare.Ignore, ign, "compare.ignore"); err != nil {
+		return err
+	}
+	for _, m := range []struct {
+		key   string
+		items map[string]string
+		ok    func(string) bool
+		want  string
+	}{
+		{"namePrefixes", c.Compare.NamePrefixes, func(s string) bool { return s == "" || validName(s) }, "a name prefix (letters, digits, '-', '_' and '.')"},
+		{"hostnames", c.Compare.Hostnames, validHost, "a host name or domain, e.g. staging.example.com"},
+	} {
+		for _, env := range slices.Sorted(maps.Keys(m.items)) {
+			key := "compare." + m.key + "." + env
+			if _, ok := envs[env]; !ok && len(envs) > 0 {
+				return c.Errorf(key, "no environment is called %q", env)
+			}
+			if !m.ok(m.items[env]) {
+				return c.Errorf(key, "%q is not %s", m.items[env], m.want)
+			}
+		}
+	}
+	return nil
+}
+
+var hostRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$`)
+
+func validHost(s string) bool { return len(s) <= 253 && hostRe.MatchString(s) }
+
 // checkIgnores validates ignore rules; seq is their YAML node, for lines.
 func checkIgnores(file string, rules []IgnoreRule, seq *yaml.Node, key string) error {
 	for i, r := range rules {
@@ -575,6 +643,8 @@ func knownKeys(typeName string) []string {
 		t = reflect.TypeOf(Environment{})
 	case "IgnoreRule":
 		t = reflect.TypeOf(IgnoreRule{})
+	case "Compare":
+		t = reflect.TypeOf(Compare{})
 	case "Contract":
 		t = reflect.TypeOf(Contract{})
 	case "ContractKey":
