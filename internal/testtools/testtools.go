@@ -97,3 +97,26 @@ func missing(tb testing.TB, msg string) {
 	}
 	tb.Skip(msg)
 }
+
+// ExampleAgeKeysFile is the example repository's age keys, relative to the
+// repository root: public test keys (see README.md, "Secrets").
+const ExampleAgeKeysFile = "example-keys/age-keys.txt"
+
+// UseExampleAgeKeys puts the example's age keys in SOPS_AGE_KEY for the
+// rest of the process, so that renders of its staging and prod decrypt.
+// It goes through the variable rather than SOPS_AGE_KEY_FILE: the file, as
+// git checks it out, is readable by others, which envctl warns about, and
+// tests assert that a clean render prints nothing on stderr. root is the
+// repository root. Call it from TestMain: keys are loaded once per process.
+// Where the file is not found (a testscript's envctl subprocess, which
+// runs TestMain in its work directory and gets the keys from the script's
+// environment) it does nothing.
+func UseExampleAgeKeys(root string) {
+	b, err := os.ReadFile(filepath.Join(root, ExampleAgeKeysFile))
+	if err != nil {
+		return
+	}
+	os.Setenv("SOPS_AGE_KEY", string(b))
+	os.Unsetenv("SOPS_AGE_KEY_FILE")
+	os.Unsetenv("SOPS_AGE_KEY_CMD")
+}
