@@ -110,6 +110,11 @@ func (r *renderFlags) render(ctx context.Context, f *Factory, envs []repo.Enviro
 // decrypted, so a render that needs no key never mentions them.
 func warnKeys(f *Factory, rendered []render.Rendered) {
 	for _, r := range rendered {
+		if r.Result.Placeholders {
+			warnf(f, "%s: --no-decrypt: the Secrets made from SOPS files hold placeholder values, and their names (hashes) are not those of the real render", r.Env.Name)
+		}
+	}
+	for _, r := range rendered {
 		if len(r.Result.Decrypted) > 0 && !r.Result.Placeholders {
 			if k, err := secrets.LoadKeys(); err == nil {
 				for _, w := range k.Warnings {

@@ -79,7 +79,7 @@ func LoadKeys() (*Keyring, error) {
 
 func loadKeys() (*Keyring, error) {
 	k := &Keyring{}
-	if v, ok := os.LookupEnv(EnvAgeKey); ok {
+	if v := os.Getenv(EnvAgeKey); strings.TrimSpace(v) != "" {
 		if err := k.addText(EnvAgeKey, []byte(v), true); err != nil {
 			return nil, err
 		}

@@ -102,9 +102,14 @@ func (r rules) encrypted(path []string) bool {
 
 // IsEncrypted reports, cheaply, whether b looks like a SOPS file of the
 // format its path gives: a top-level "sops" map (YAML, JSON, binary) or
-// sops_mac and sops_lastmodified lines (dotenv). A file that only looks
-// like one fails in Parse with a message naming it.
+// sops_mac and sops_lastmodified lines (dotenv), or any value sops
+// encrypted. The last one matters: a file cut short before its metadata
+// must fail as a damaged SOPS file, not render its ciphertext as values.
+// A file that only looks like one fails in Parse with a message naming it.
 func IsEncrypted(path string, b []byte) bool {
+	if bytes.Contains(b, []byte("ENC[AES256_GCM,")) {
+		return true
+	}
 	if !bytes.Contains(b, []byte("sops")) || !bytes.Contains(b, []byte("mac")) {
 		return false
 	}
