@@ -120,3 +120,25 @@ func UseExampleAgeKeys(root string) {
 	os.Unsetenv("SOPS_AGE_KEY_FILE")
 	os.Unsetenv("SOPS_AGE_KEY_CMD")
 }
+
+// SopsVersion is the sops CLI release envctl's SOPS files are checked
+// against, both ways (it is also the format version envctl writes).
+const SopsVersion = "v3.13.2"
+
+// Sops returns the path of the sops CLI at SopsVersion ($ENVCTL_SOPS, else
+// GOBIN / GOPATH/bin, else PATH).
+func Sops(tb testing.TB) string {
+	tb.Helper()
+	install := "go install github.com/getsops/sops/v3/cmd/sops@" + SopsVersion
+	path := find("ENVCTL_SOPS", "sops")
+	if path == "" {
+		missing(tb, "the sops CLI is not installed; run: "+install)
+		return ""
+	}
+	out, _ := exec.Command(path, "--version", "--disable-version-check").Output()
+	if !strings.Contains(string(out), strings.TrimPrefix(SopsVersion, "v")) {
+		missing(tb, "sops at "+path+" is not "+SopsVersion+"; run: "+install)
+		return ""
+	}
+	return path
+}
