@@ -2,7 +2,7 @@
 # Runs envctl's whole test suite on a fresh machine (this is the README's
 # test command, and what CI runs):
 #   1. installs the peer tools the tests compare against (kustomize v5.8.2,
-#      kubeconform v0.8.0), cached under $ENVCTL_TEST_BIN;
+#      kubeconform v0.8.0, sops v3.13.2), cached under $ENVCTL_TEST_BIN;
 #   2. installs etcd and builds the real kube-apiserver that the cluster
 #      tests run against (hack/ci-deps.sh; ~8 minutes the first time);
 #   3. go vet, then go test ./... (extra arguments are passed to go test);
@@ -30,7 +30,10 @@ install_tool() { # name version package
 
 ENVCTL_KUSTOMIZE="$(install_tool kustomize v5.8.2 sigs.k8s.io/kustomize/kustomize/v5)"
 ENVCTL_KUBECONFORM="$(install_tool kubeconform v0.8.0 github.com/yannh/kubeconform/cmd/kubeconform)"
-export ENVCTL_KUSTOMIZE ENVCTL_KUBECONFORM
+# The sops CLI: SOPS files envctl writes must decrypt with it, and the
+# files it writes with envctl (internal/secrets).
+ENVCTL_SOPS="$(install_tool sops v3.13.2 github.com/getsops/sops/v3/cmd/sops)"
+export ENVCTL_KUSTOMIZE ENVCTL_KUBECONFORM ENVCTL_SOPS
 
 # The GitHub workflows the README tells users to copy must at least parse
 # and type-check.

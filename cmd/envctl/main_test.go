@@ -13,10 +13,14 @@ import (
 	"testing"
 
 	"github.com/envctl/envctl/internal/cli"
+	"github.com/envctl/envctl/internal/testtools"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 func TestMain(m *testing.M) {
+	// The example's staging and prod secrets are SOPS files: renders in
+	// this process (golden files) decrypt them with its example keys.
+	testtools.UseExampleAgeKeys("../..")
 	testscript.Main(m, map[string]func(){
 		"envctl": func() { os.Exit(cli.Run(os.Args[1:], cli.Stdio())) },
 	})
@@ -40,6 +44,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("SNAPSHOTS", filepath.Join(root, "cmd", "envctl", "testdata", "snapshots"))
 			// Each script gets its own render cache.
 			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
+			// The example's age keys, so its staging and prod render; a
+			// script about missing keys sets SOPS_AGE_KEY= itself.
+			env.Setenv("SOPS_AGE_KEY", os.Getenv("SOPS_AGE_KEY"))
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {

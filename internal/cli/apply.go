@@ -158,6 +158,9 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := opts.Render.refuseNoDecrypt("apply"); err != nil {
+		return err
+	}
 	rendered, err := opts.Render.render(ctx, f, envs, nil)
 	if err != nil {
 		return err
@@ -379,7 +382,7 @@ func validateRendered(ctx context.Context, f *Factory, rf renderFlags, rendered 
 			KubernetesVersion: env.KubeVersion,
 			Streams:           []validate.Stream{{Data: rd.Result.YAML}},
 			Origins: func(ctx context.Context) (map[validate.Object]validate.Origin, error) {
-				return validateOrigins(overlay.Origins(ctx, f.FS, r.Root, env.Path, overlay.Options{RemoteTimeout: rf.Timeout}))
+				return validateOrigins(overlay.Origins(ctx, f.FS, r.Root, env.Path, overlay.Options{RemoteTimeout: rf.Timeout, NoDecrypt: rf.NoDecrypt}))
 			},
 		})
 	}

@@ -138,6 +138,9 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	} else if src, err = opts.Cluster.source(); err != nil {
 		return err
 	}
+	if err := opts.Render.refuseNoDecrypt("diff"); err != nil {
+		return err
+	}
 	rendered, err := opts.Render.render(ctx, f, envs, nil)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"github.com/envctl/envctl/internal/render"
 	"github.com/envctl/envctl/internal/rendercache"
 	"github.com/envctl/envctl/internal/repo"
+	"github.com/envctl/envctl/internal/secrets"
 	"github.com/spf13/pflag"
 )
 
@@ -19,6 +20,8 @@ type renderFlags struct {
 	NoCache  bool
 	CacheDir string
 	Jobs     int
+	// NoDecrypt renders SOPS-encrypted sources with placeholder values.
+	NoDecrypt bool
 
 	timeoutFlag string
 }
@@ -34,6 +37,17 @@ func (r *renderFlags) registerAs(fs *pflag.FlagSet, timeoutFlag string) {
 	fs.BoolVar(&r.NoCache, "no-cache", false, "render from scratch: neither read nor write the render cache")
 	fs.StringVar(&r.CacheDir, "cache-dir", "", "render cache directory (default $"+rendercache.EnvVar+", else the user cache directory)")
 	fs.IntVarP(&r.Jobs, "jobs", "j", 0, "environments rendered at once (default: the number of cores)")
+	fs.BoolVar(&r.NoDecrypt, "no-decrypt", false, "render SOPS-encrypted secret sources with placeholder values, without keys (Secret names are then not the real ones)")
+}
+
+// refuseNoDecrypt is the error of a command that compares or deploys
+// Secrets when --no-decrypt is given: placeholders cannot be compared
+// with, or applied to, a cluster.
+func (r *renderFlags) refuseNoDecrypt(command string) error {
+	if !r.NoDecrypt {
+		return nil
+	}
+	return usageErrorf("--no-decrypt: %s cannot work on placeholder Secrets (their values and names are not the real ones); use it with build or validate", command)
 }
 
 // request maps the flags to a render request for envs. sink, if not nil,
@@ -45,7 +59,7 @@ func (r *renderFlags) request(f *Factory, envs []repo.Environment, sink func(ren
 	if r.Jobs < 0 {
 		return render.Request{}, usageErrorf("--jobs must not be negative, got %d", r.Jobs)
 	}
-	req := render.Request{FS: f.FS, Envs: envs, Timeout: r.Timeout, Jobs: r.Jobs, Worker: f.Self, Sink: sink}
+	req := render.Request{FS: f.FS, Envs: envs, Timeout: r.Timeout, NoDecrypt: r.NoDecrypt, Jobs: r.Jobs, Worker: f.Self, Sink: sink}
 	if repo, err := f.Repo(); err == nil {
 		req.Root = repo.Root
 	}
@@ -75,7 +89,32 @@ func (r *renderFlags) render(ctx context.Context, f *Factory, envs []repo.Enviro
 		return nil, err
 	}
 	defer r.showProgress(f, &req)()
-	return render.Render(ctx, req)
+	rendered, err := render.Render(ctx, req)
+	if err == nil {
+		warnKeys(f, rendered)
+	}
+	return rendered, err
+}
+
+// warnKeys prints, once, the warnings of the age keys a render used (a
+// key file others can read, as ssh warns): only when something was
+// decrypted, so a render that needs no key never mentions them.
+func warnKeys(f *Factory, rendered []render.Rendered) {
+	for _, r := range rendered {
+		if r.Result.Placeholders {
+			warnf(f, "%s: --no-decrypt: the Secrets made from SOPS files hold placeholder values, and their names (hashes) are not those of the real render", r.Env.Name)
+		}
+	}
+	for _, r := range rendered {
+		if len(r.Result.Decrypted) > 0 && !r.Result.Placeholders {
+			if k, err := secrets.LoadKeys(); err == nil {
+				for _, w := range k.Warnings {
+					warnf(f, "%s", w)
+				}
+			}
+			return
+		}
+	}
 }
 
 // showProgress sets req.Progress to a progress line on a terminal; the

@@ -62,6 +62,9 @@ func runSnapshot(ctx context.Context, opts *SnapshotOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := opts.Render.refuseNoDecrypt("snapshot"); err != nil {
+		return err
+	}
 	rendered, err := opts.Render.render(ctx, f, envs, nil)
 	if err != nil {
 		return err

@@ -220,7 +220,7 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 				KubernetesVersion: kubeVersionOf(env),
 				Streams:           []validate.Stream{{Data: rd.Result.YAML}},
 				Origins: func(ctx context.Context) (map[validate.Object]validate.Origin, error) {
-					return validateOrigins(overlay.Origins(ctx, f.FS, r.Root, env.Path, overlay.Options{RemoteTimeout: opts.Render.Timeout}))
+					return validateOrigins(overlay.Origins(ctx, f.FS, r.Root, env.Path, overlay.Options{RemoteTimeout: opts.Render.Timeout, NoDecrypt: opts.Render.NoDecrypt}))
 				},
 			})
 		}

@@ -3,8 +3,13 @@ package overlay
 import (
 	"context"
 	"flag"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/envctl/envctl/internal/secrets"
 
 	"github.com/envctl/envctl/bench/gen"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -41,4 +46,76 @@ func BenchmarkRenderGenerated(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRenderProdEncryptedVsPlaintext is the figure of issue 16: the
+// example's prod, whose secret sources are SOPS files, against the same
+// render from their plaintext (a copy with the files decrypted). Each
+// iteration renders both, alternating which goes first, so both see the
+// same machine; "ratio" is total encrypted time over total plaintext time.
+// Keys are loaded once per process, as in envctl (a worker loads them once
+// too).
+func BenchmarkRenderProdEncryptedVsPlaintext(b *testing.B) {
+	plain := b.TempDir()
+	for _, top := range []string{"base", "components", "environments"} {
+		err := filepath.WalkDir(filepath.Join("..", "..", top), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(filepath.Join("..", ".."), p)
+			dst := filepath.Join(plain, rel)
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			if secrets.IsEncrypted(p, data) {
+				k, err := secrets.LoadKeys()
+				if err != nil {
+					return err
+				}
+				f, err := secrets.Parse(p, data)
+				if err != nil {
+					return err
+				}
+				if data, err = f.Decrypt(k); err != nil {
+					return err
+				}
+			}
+			return os.WriteFile(dst, data, 0o600)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	fsys := filesys.MakeFsOnDisk()
+	enc := filepath.Join("..", "..", "environments", "prod")
+	pl := filepath.Join(plain, "environments", "prod")
+	var tEnc, tPlain time.Duration
+	render := func(dir string, acc *time.Duration, wantDecrypted bool) {
+		start := time.Now()
+		r, err := Render(context.Background(), fsys, dir, Options{})
+		*acc += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if (len(r.Decrypted) > 0) != wantDecrypted {
+			b.Fatalf("%s: decrypted %v", dir, r.Decrypted)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 {
+			render(enc, &tEnc, true)
+			render(pl, &tPlain, false)
+		} else {
+			render(pl, &tPlain, false)
+			render(enc, &tEnc, true)
+		}
+	}
+	b.ReportMetric(float64(tEnc.Microseconds())/float64(b.N)/1000, "ms-encrypted/op")
+	b.ReportMetric(float64(tPlain.Microseconds())/float64(b.N)/1000, "ms-plaintext/op")
+	b.ReportMetric(float64(tEnc)/float64(tPlain), "ratio")
 }

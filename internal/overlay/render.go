@@ -30,6 +30,11 @@ type Options struct {
 	// RemoteTimeout bounds a render from the moment it meets a remote base
 	// (git or http). Local renders are CPU-bound and never time out.
 	RemoteTimeout time.Duration
+	// NoDecrypt renders SOPS-encrypted sources with their keys and a
+	// placeholder for every encrypted value, for renders without keys
+	// (validate on a fork's pull request). The Secrets then carry names
+	// that are not those of the real render.
+	NoDecrypt bool
 }
 
 // Result is one rendered kustomization.
@@ -44,13 +49,23 @@ type Result struct {
 	Inputs []Observation
 	// Remote lists the remote bases the render referenced.
 	Remote []string
+	// Decrypted lists the SOPS-encrypted files the render read (their
+	// plaintext, or placeholders with Options.NoDecrypt).
+	Decrypted []string
+	// Placeholders is set when encrypted values were rendered as
+	// placeholders (Options.NoDecrypt): the Secrets are not the real ones.
+	Placeholders bool
 	// wrote is set when kustomize wrote to the filesystem (git clones).
 	wrote bool
 }
 
 // Cacheable reports whether the result depends only on the recorded local
-// inputs. Remote bases can change without any local file changing.
-func (r *Result) Cacheable() bool { return len(r.Remote) == 0 && !r.wrote }
+// inputs and may be stored. Remote bases can change without any local file
+// changing; a render that read encrypted sources holds their plaintext (in
+// its Secrets' data), which must not reach the disk, so it is rendered
+// again each time rather than stored encrypted: the decryption costs far
+// less than the render (docs/status.md).
+func (r *Result) Cacheable() bool { return len(r.Remote) == 0 && !r.wrote && len(r.Decrypted) == 0 }
 
 // kustomizeOptions are the defaults of `kustomize build` v5 with no flags:
 // the CLI leaves --reorder unset, which is "unspecified", not the library's
@@ -89,10 +104,27 @@ type Error struct {
 	// field. The message then starts with it, and kustomize's own text
 	// follows on a line of its own, prefixed "kustomize: ".
 	Cause *Cause
-	Err   error
+	// Secret is set when the render stopped at an encrypted source it
+	// could not decrypt: the message is envctl's alone (Cause, or Err
+	// when a key source is at fault), with no kustomize line.
+	Secret bool
+	// Env, when set, is the environment rendered; decryption errors
+	// start with it.
+	Env string
+	Err error
 }
 
 func (e *Error) Error() string {
+	if e.Secret {
+		msg := e.Err.Error()
+		if e.Cause != nil {
+			msg = e.Cause.String()
+		}
+		if e.Env != "" {
+			return e.Env + ": " + msg
+		}
+		return msg
+	}
 	msg := e.Err.Error()
 	for _, ref := range e.Remote {
 		if !strings.Contains(msg, ref) {
@@ -121,6 +153,8 @@ func Render(ctx context.Context, fsys filesys.FileSystem, dir string, opts Optio
 		return nil, &Error{Dir: dir, Cause: c, Err: errors.New(c.Problem)}
 	}
 	remoteSeen := make(chan string, 1)
+	dfs := newDecryptFS(fsys, opts.NoDecrypt)
+	fsys = dfs
 	rec := newRecorder(fsys, func(ref string) {
 		select {
 		case remoteSeen <- ref:
@@ -163,6 +197,9 @@ func Render(ctx context.Context, fsys filesys.FileSystem, dir string, opts Optio
 			remote, wrote := append([]string(nil), rec.remote...), rec.writes
 			rec.mu.Unlock()
 			if o.err != nil {
+				if ferr := dfs.failure(); ferr != nil {
+					return nil, secretError(dir, ferr)
+				}
 				e := &Error{Dir: dir, Remote: remote, Err: o.err}
 				if strings.Contains(o.err.Error(), "invalid Kustomization") {
 					e.File = rec.brokenKustomization()
@@ -191,7 +228,9 @@ func Render(ctx context.Context, fsys filesys.FileSystem, dir string, opts Optio
 			if err != nil {
 				return nil, &Error{Dir: dir, Err: err}
 			}
-			return &Result{YAML: y, Objects: o.m.Size(), Inputs: rec.observations(), Remote: remote, wrote: wrote}, nil
+			decrypted := dfs.decrypted()
+			return &Result{YAML: y, Objects: o.m.Size(), Inputs: dfs.scrub(rec.observations()), Remote: remote,
+				Decrypted: decrypted, Placeholders: opts.NoDecrypt && len(decrypted) > 0, wrote: wrote}, nil
 		case ref := <-remoteSeen:
 			if timeout == nil {
 				firstRemote = ref

@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"context"
+	"github.com/envctl/envctl/internal/secrets"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -96,6 +97,7 @@ func TestOneValueChangeRollsExactlyTheWorkloadsThatUseIt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fsys := exampleFS(t)
+			decryptInPlace(t, fsys, filepath.Join("/repo", tt.file))
 			before := map[string][]byte{}
 			for _, env := range []string{"dev", "staging", "prod"} {
 				before[env] = renderEnv(t, fsys, env)
@@ -142,5 +144,31 @@ func TestOneValueChangeRollsExactlyTheWorkloadsThatUseIt(t *testing.T) {
 				t.Errorf("object count changed: %d -> %d", len(oldDocs), len(newDocs))
 			}
 		})
+	}
+}
+
+// decryptInPlace replaces a SOPS file of the in-memory example with its
+// plaintext (which renders the same bytes), so that a test can edit a
+// value; a plaintext file is left alone.
+func decryptInPlace(t *testing.T, fsys filesys.FileSystem, path string) {
+	t.Helper()
+	b, err := fsys.ReadFile(path)
+	if err != nil || !secrets.IsEncrypted(path, b) {
+		return
+	}
+	k, err := secrets.LoadKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := secrets.Parse(path, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := f.Decrypt(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.WriteFile(path, plain); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -20,6 +20,9 @@ type outcome struct {
 	Remote  []string
 	Wrote   bool
 
+	Decrypted    []string
+	Placeholders bool
+
 	Err *wireError
 }
 
@@ -31,6 +34,7 @@ type wireError struct {
 	URL     string
 	Timeout time.Duration
 	Cause   *Cause
+	Secret  bool
 	Msg     string // the inner message for "render", the whole one otherwise
 }
 
@@ -43,7 +47,7 @@ func WriteOutcome(w io.Writer, r *Result, err error) error {
 	case r == nil:
 		return errors.New("overlay: WriteOutcome with neither a result nor an error")
 	default:
-		o = outcome{YAML: r.YAML, Objects: r.Objects, Inputs: r.Inputs, Remote: r.Remote, Wrote: r.wrote}
+		o = outcome{YAML: r.YAML, Objects: r.Objects, Inputs: r.Inputs, Remote: r.Remote, Wrote: r.wrote, Decrypted: r.Decrypted, Placeholders: r.Placeholders}
 	}
 	return gob.NewEncoder(w).Encode(o)
 }
@@ -58,7 +62,7 @@ func ReadOutcome(rd io.Reader) (*Result, error, error) {
 	if o.Err != nil {
 		return nil, o.Err.toError(), nil
 	}
-	return &Result{YAML: o.YAML, Objects: o.Objects, Inputs: o.Inputs, Remote: o.Remote, wrote: o.Wrote}, nil, nil
+	return &Result{YAML: o.YAML, Objects: o.Objects, Inputs: o.Inputs, Remote: o.Remote, wrote: o.Wrote, Decrypted: o.Decrypted, Placeholders: o.Placeholders}, nil, nil
 }
 
 func toWire(err error) *wireError {
@@ -68,7 +72,7 @@ func toWire(err error) *wireError {
 	case errors.As(err, &te):
 		return &wireError{Kind: "remote-timeout", Dir: te.Dir, URL: te.URL, Timeout: te.Timeout}
 	case errors.As(err, &re):
-		return &wireError{Kind: "render", Dir: re.Dir, File: re.File, Remote: re.Remote, Cause: re.Cause, Msg: re.Err.Error()}
+		return &wireError{Kind: "render", Dir: re.Dir, File: re.File, Remote: re.Remote, Cause: re.Cause, Secret: re.Secret, Msg: re.Err.Error()}
 	case errors.Is(err, context.Canceled):
 		return &wireError{Kind: "canceled"}
 	case errors.Is(err, context.DeadlineExceeded):
@@ -82,7 +86,7 @@ func (w *wireError) toError() error {
 	case "remote-timeout":
 		return &RemoteTimeoutError{Dir: w.Dir, URL: w.URL, Timeout: w.Timeout}
 	case "render":
-		return &Error{Dir: w.Dir, File: w.File, Remote: w.Remote, Cause: w.Cause, Err: errors.New(w.Msg)}
+		return &Error{Dir: w.Dir, File: w.File, Remote: w.Remote, Cause: w.Cause, Secret: w.Secret, Err: errors.New(w.Msg)}
 	case "canceled":
 		return context.Canceled
 	case "deadline":

@@ -48,6 +48,9 @@ type Request struct {
 	// Timeout bounds a render from the moment it meets a remote (git or
 	// http) base; 0 means overlay.DefaultRemoteTimeout.
 	Timeout time.Duration
+	// NoDecrypt renders SOPS-encrypted sources with placeholder values
+	// (overlay.Options.NoDecrypt).
+	NoDecrypt bool
 	// Cache is consulted before and filled after each render; nil disables
 	// it (see OpenCache).
 	Cache *rendercache.Cache
@@ -185,6 +188,9 @@ func renderOne(ctx context.Context, req Request, env repo.Environment) (Rendered
 		var oe *overlay.Error
 		if errors.As(err, &oe) {
 			oe.RelativeTo(req.Root)
+			if oe.Secret {
+				oe.Env = env.Name
+			}
 		}
 		return Rendered{}, err
 	}
@@ -197,7 +203,7 @@ func renderOne(ctx context.Context, req Request, env repo.Environment) (Rendered
 }
 
 func (req Request) options() overlay.Options {
-	return overlay.Options{RemoteTimeout: req.Timeout}
+	return overlay.Options{RemoteTimeout: req.Timeout, NoDecrypt: req.NoDecrypt}
 }
 
 // workers is the pool parallel renders use, or nil to keep them in this
@@ -221,11 +227,11 @@ func workers(self string) (*worker.Pool, error) {
 
 // ServeWorker is a worker process's side of a parallel render: it renders
 // dir with the GC target of a process that renders beside others.
-func ServeWorker(ctx context.Context, fsys filesys.FileSystem, dir string, timeout time.Duration, w io.Writer) error {
+func ServeWorker(ctx context.Context, fsys filesys.FileSystem, dir string, opts overlay.Options, w io.Writer) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(ParallelGCPercent)
 	}
-	return worker.Serve(ctx, fsys, dir, overlay.Options{RemoteTimeout: timeout}, w)
+	return worker.Serve(ctx, fsys, dir, opts, w)
 }
 
 // OpenCache opens the render cache in dir, or in the default directory

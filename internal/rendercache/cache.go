@@ -237,7 +237,7 @@ func (c *Cache) readKey(path string) ([]byte, error) {
 // directory, with which options, by which build of envctl.
 func (c *Cache) Key(dir string, opts overlay.Options) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d", format, c.salt, filepath.Clean(dir), opts.RemoteTimeout)
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%t", format, c.salt, filepath.Clean(dir), opts.RemoteTimeout, opts.NoDecrypt)
 	return hex.EncodeToString(h.Sum(nil))
 }
 

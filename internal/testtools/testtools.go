@@ -97,3 +97,48 @@ func missing(tb testing.TB, msg string) {
 	}
 	tb.Skip(msg)
 }
+
+// ExampleAgeKeysFile is the example repository's age keys, relative to the
+// repository root: public test keys (see README.md, "Secrets").
+const ExampleAgeKeysFile = "example-keys/age-keys.txt"
+
+// UseExampleAgeKeys puts the example's age keys in SOPS_AGE_KEY for the
+// rest of the process, so that renders of its staging and prod decrypt.
+// It goes through the variable rather than SOPS_AGE_KEY_FILE: the file, as
+// git checks it out, is readable by others, which envctl warns about, and
+// tests assert that a clean render prints nothing on stderr. root is the
+// repository root. Call it from TestMain: keys are loaded once per process.
+// Where the file is not found (a testscript's envctl subprocess, which
+// runs TestMain in its work directory and gets the keys from the script's
+// environment) it does nothing.
+func UseExampleAgeKeys(root string) {
+	b, err := os.ReadFile(filepath.Join(root, ExampleAgeKeysFile))
+	if err != nil {
+		return
+	}
+	os.Setenv("SOPS_AGE_KEY", string(b))
+	os.Unsetenv("SOPS_AGE_KEY_FILE")
+	os.Unsetenv("SOPS_AGE_KEY_CMD")
+}
+
+// SopsVersion is the sops CLI release envctl's SOPS files are checked
+// against, both ways (it is also the format version envctl writes).
+const SopsVersion = "v3.13.2"
+
+// Sops returns the path of the sops CLI at SopsVersion ($ENVCTL_SOPS, else
+// GOBIN / GOPATH/bin, else PATH).
+func Sops(tb testing.TB) string {
+	tb.Helper()
+	install := "go install github.com/getsops/sops/v3/cmd/sops@" + SopsVersion
+	path := find("ENVCTL_SOPS", "sops")
+	if path == "" {
+		missing(tb, "the sops CLI is not installed; run: "+install)
+		return ""
+	}
+	out, _ := exec.Command(path, "--version", "--disable-version-check").Output()
+	if !strings.Contains(string(out), strings.TrimPrefix(SopsVersion, "v")) {
+		missing(tb, "sops at "+path+" is not "+SopsVersion+"; run: "+install)
+		return ""
+	}
+	return path
+}

@@ -83,7 +83,11 @@ func (p *Pool) child(ctx context.Context, dir string, opts overlay.Options) (*ov
 	if opts.RemoteTimeout <= 0 {
 		opts.RemoteTimeout = overlay.DefaultRemoteTimeout
 	}
-	cmd := exec.CommandContext(ctx, p.exe, Command, "--timeout", opts.RemoteTimeout.String(), "--", dir)
+	args := []string{Command, "--timeout", opts.RemoteTimeout.String()}
+	if opts.NoDecrypt {
+		args = append(args, "--no-decrypt")
+	}
+	cmd := exec.CommandContext(ctx, p.exe, append(args, "--", dir)...)
 	cmd.Args[0] = p.argv0
 	// An interrupt lets the child stop kustomize's git clones and clean
 	// their temporary directories; a child that ignores it is killed.

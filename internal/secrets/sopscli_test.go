@@ -1,0 +1,92 @@
+package secrets
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/envctl/envctl/internal/testtools"
+)
+
+// sameContent compares what two files of a format say: bytes for dotenv
+// and binary, the tree for YAML and JSON (the CLI's indentation differs).
+func sameContent(t *testing.T, name string, got, want []byte) {
+	t.Helper()
+	f := FormatOf(name)
+	if f == FormatYAML || f == FormatJSON {
+		a, err1 := parseTree(f, got)
+		b, err2 := parseTree(f, want)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: %v %v", name, err1, err2)
+		}
+		got, _ = emit(FormatJSON, a)
+		want, _ = emit(FormatJSON, b)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s: got\n%s\nwant\n%s", name, got, want)
+	}
+}
+
+// TestFilesEnvctlWritesDecryptWithTheSopsCLI and the reverse: the format
+// is sops', both ways, in every format.
+func TestFilesEnvctlWritesDecryptWithTheSopsCLI(t *testing.T) {
+	sops := testtools.Sops(t)
+	id, rcp, _ := GenerateIdentity()
+	for name, plain := range roundTrips {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, name)
+			enc, err := Encrypt(p, []byte(plain), EncryptOptions{Recipients: []string{rcp}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(p, enc, 0o600)
+			cmd := exec.Command(sops, "--disable-version-check", "-d", p)
+			cmd.Env = append(os.Environ(), "SOPS_AGE_KEY="+id, "SOPS_AGE_KEY_FILE=", "HOME="+dir, "XDG_CONFIG_HOME="+dir)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("sops -d: %v: %s\n%s", err, stderr.String(), enc)
+			}
+			sameContent(t, name, out, []byte(plain))
+		})
+	}
+}
+
+func TestFilesTheSopsCLIWritesDecryptWithEnvctl(t *testing.T) {
+	sops := testtools.Sops(t)
+	id, rcp, _ := GenerateIdentity()
+	k, _ := NewKeyring(id)
+	for name, plain := range roundTrips {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, ConfigName), []byte("creation_rules:\n  - age: "+rcp+"\n"), 0o600)
+			p := filepath.Join(dir, name)
+			os.WriteFile(p, []byte(plain), 0o600)
+			env := append(os.Environ(), "SOPS_AGE_KEY="+id, "SOPS_AGE_KEY_FILE=", "HOME="+dir, "XDG_CONFIG_HOME="+dir)
+			for _, args := range [][]string{{"-e", "-i", name}, {"rotate", "-i", name}} {
+				cmd := exec.Command(sops, append([]string{"--disable-version-check"}, args...)...)
+				cmd.Dir, cmd.Env = dir, env
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("sops %v: %v: %s", args, err, out)
+				}
+				b, _ := os.ReadFile(p)
+				if !IsEncrypted(p, b) {
+					t.Fatalf("not recognised as SOPS:\n%s", b)
+				}
+				f, err := Parse(p, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := f.Decrypt(k)
+				if err != nil {
+					t.Fatalf("after sops %v: %v\n%s", args, err, b)
+				}
+				sameContent(t, name, got, []byte(plain))
+			}
+		})
+	}
+}
