@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"maps"
+	"os"
 	"strconv"
 	"time"
 
@@ -37,6 +38,7 @@ func TestClusterScripts(t *testing.T) {
 			env.Setenv("SERVER", c.Server)
 			env.Setenv("KUBECTL", kubectl)
 			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
+			env.Setenv("SOPS_AGE_KEY", os.Getenv("SOPS_AGE_KEY")) // the example's keys
 			return nil
 		},
 		Cmds: scriptCmds,
@@ -62,6 +64,7 @@ func TestApplyScripts(t *testing.T) {
 			env.Setenv("KUBECONFIG", c.Kubeconfig)
 			env.Setenv("KUBECTL", kubectl)
 			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
+			env.Setenv("SOPS_AGE_KEY", os.Getenv("SOPS_AGE_KEY")) // the example's keys
 			return nil
 		},
 		Cmds: cmds,
@@ -99,6 +102,7 @@ func TestApplyOutageScripts(t *testing.T) {
 			env.Setenv("KUBECONFIG", c.Kubeconfig)
 			env.Setenv("KUBECTL", kubectl)
 			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
+			env.Setenv("SOPS_AGE_KEY", os.Getenv("SOPS_AGE_KEY")) // the example's keys
 			return nil
 		},
 		Cmds: cmds,
