@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"maps"
+	"os"
 	"strconv"
 	"time"
 
@@ -37,6 +38,8 @@ func TestClusterScripts(t *testing.T) {
 			env.Setenv("SERVER", c.Server)
 			env.Setenv("KUBECTL", kubectl)
 			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
+			// The example\'s age keys (TestMain), for its staging and prod.
+			env.Setenv("SOPS_AGE_KEY", os.Getenv("SOPS_AGE_KEY"))
 			return nil
 		},
 		Cmds: scriptCmds,
@@ -62,6 +65,8 @@ func TestApplyScripts(t *testing.T) {
 			env.Setenv("KUBECONFIG", c.Kubeconfig)
 			env.Setenv("KUBECTL", kubectl)
 			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
+			// The example\'s age keys (TestMain), for its staging and prod.
+			env.Setenv("SOPS_AGE_KEY", os.Getenv("SOPS_AGE_KEY"))
 			return nil
 		},
 		Cmds: cmds,
@@ -99,6 +104,8 @@ func TestApplyOutageScripts(t *testing.T) {
 			env.Setenv("KUBECONFIG", c.Kubeconfig)
 			env.Setenv("KUBECTL", kubectl)
 			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
+			// The example\'s age keys (TestMain), for its staging and prod.
+			env.Setenv("SOPS_AGE_KEY", os.Getenv("SOPS_AGE_KEY"))
 			return nil
 		},
 		Cmds: cmds,
