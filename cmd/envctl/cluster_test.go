@@ -24,25 +24,7 @@ import (
 // binary fails the test; see hack/test.sh.
 func TestClusterScripts(t *testing.T) {
 	c := testcluster.Start(t)
-	kubectl, err := testcluster.KubectlPath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, _ := filepath.Abs("../..")
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/cluster",
-		RequireExplicitExec: true,
-		Setup: func(env *testscript.Env) error {
-			env.Setenv("REPO", root)
-			env.Setenv("KUBECONFIG", c.Kubeconfig)
-			env.Setenv("SERVER", c.Server)
-			env.Setenv("KUBECTL", kubectl)
-			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
-			env.Setenv("SOPS_AGE_KEY", os.Getenv("SOPS_AGE_KEY")) // the example's keys
-			return nil
-		},
-		Cmds: scriptCmds,
-	})
+	runClusterScripts(t, c, "testdata/cluster", scriptCmds)
 }
 
 // TestApplyScripts runs the deploy scenarios (testdata/apply) on a cluster
@@ -50,35 +32,13 @@ func TestClusterScripts(t *testing.T) {
 // namespaces that TestClusterScripts' diff scenarios apply to by hand.
 func TestApplyScripts(t *testing.T) {
 	c := testcluster.Start(t)
-	kubectl, err := testcluster.KubectlPath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, _ := filepath.Abs("../..")
-	cmds := applyCmds(c)
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/apply",
-		RequireExplicitExec: true,
-		Setup: func(env *testscript.Env) error {
-			env.Setenv("REPO", root)
-			env.Setenv("KUBECONFIG", c.Kubeconfig)
-			env.Setenv("KUBECTL", kubectl)
-			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
-			env.Setenv("SOPS_AGE_KEY", os.Getenv("SOPS_AGE_KEY")) // the example's keys
-			return nil
-		},
-		Cmds: cmds,
-	})
+	runClusterScripts(t, c, "testdata/apply", applyCmds(c))
 }
 
 // TestApplyOutageScripts runs the scenarios that stop the API server
 // (testdata/apply-outage) on a cluster of their own.
 func TestApplyOutageScripts(t *testing.T) {
 	c := testcluster.Start(t)
-	kubectl, err := testcluster.KubectlPath()
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmds := applyCmds(c)
 	// apiserver stop|start stops kube-apiserver (etcd stays) or starts it
 	// again and waits until it is ready.
@@ -95,14 +55,30 @@ func TestApplyOutageScripts(t *testing.T) {
 			ts.Fatalf("usage: apiserver stop|start")
 		}
 	}
+	runClusterScripts(t, c, "testdata/apply-outage", cmds)
+}
+
+// runClusterScripts runs the scripts in dir against cluster c: $REPO is
+// this repository, $KUBECONFIG reaches c (one context per user), $SERVER
+// is its URL, $KUBECTL the kubectl to use; each script has its own render
+// cache and the example's age keys.
+func runClusterScripts(t *testing.T, c *testcluster.Cluster, dir string, cmds map[string]func(ts *testscript.TestScript, neg bool, args []string)) {
+	t.Helper()
+	kubectl, err := testcluster.KubectlPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := filepath.Abs("../..")
 	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/apply-outage",
+		Dir:                 dir,
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
+			env.Setenv("REPO", root)
 			env.Setenv("KUBECONFIG", c.Kubeconfig)
+			env.Setenv("SERVER", c.Server)
 			env.Setenv("KUBECTL", kubectl)
 			env.Setenv("ENVCTL_CACHE_DIR", filepath.Join(env.WorkDir, ".envctl-cache"))
-			env.Setenv("SOPS_AGE_KEY", os.Getenv("SOPS_AGE_KEY")) // the example's keys
+			env.Setenv("SOPS_AGE_KEY", os.Getenv("SOPS_AGE_KEY"))
 			return nil
 		},
 		Cmds: cmds,
