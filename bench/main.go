@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/envctl/envctl/bench/gen"
+	"github.com/envctl/envctl/bench/internal/tools"
 	"github.com/envctl/envctl/internal/secrets"
 )
 
@@ -75,13 +76,6 @@ func median(rs []run) run {
 	return rs[len(rs)/2]
 }
 
-func must(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
-}
-
 func findKustomize() string {
 	if p := os.Getenv("ENVCTL_KUSTOMIZE"); p != "" {
 		return p
@@ -94,7 +88,7 @@ func findKustomize() string {
 	if p, err := exec.LookPath("kustomize"); err == nil {
 		return p
 	}
-	must(fmt.Errorf("kustomize CLI not found: go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.2"))
+	tools.Must(fmt.Errorf("kustomize CLI not found: go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.2"))
 	return ""
 }
 
@@ -114,20 +108,20 @@ func main() {
 	}
 
 	root, err := os.Getwd()
-	must(err)
+	tools.Must(err)
 	work, err := os.MkdirTemp("", "envctl-bench-")
-	must(err)
+	tools.Must(err)
 	defer os.RemoveAll(work)
 	envctl := filepath.Join(work, "envctl")
 	build := exec.Command("go", "build", "-o", envctl, "./cmd/envctl")
 	build.Stderr = os.Stderr
-	must(build.Run())
+	tools.Must(build.Run())
 	var envctlNoPGO string
 	if *noPGO {
 		envctlNoPGO = filepath.Join(work, "envctl-nopgo")
 		build := exec.Command("go", "build", "-pgo=off", "-o", envctlNoPGO, "./cmd/envctl")
 		build.Stderr = os.Stderr
-		must(build.Run())
+		tools.Must(build.Run())
 	}
 	kustomize := findKustomize()
 	kv, _ := exec.Command(kustomize, "version").Output()
@@ -147,7 +141,7 @@ func main() {
 	}
 	// 2-5. the generated repository.
 	repo := filepath.Join(work, "repo")
-	must(gen.Write(repo, gen.Spec{Envs: *envs, Objects: *objects}))
+	tools.Must(gen.Write(repo, gen.Spec{Envs: *envs, Objects: *objects}))
 	names := make([]string, *envs)
 	for i := range names {
 		names[i] = fmt.Sprintf("env-%02d", i)
@@ -161,7 +155,7 @@ func main() {
 		outs := map[string][]byte{}
 		for _, n := range names {
 			r, err := execute(repo, nil, kustomize, "build", "environments/"+n)
-			must(err)
+			tools.Must(err)
 			total.wall += r.wall
 			total.cpu += r.cpu
 			peak.rss, peak.pss = max(peak.rss, r.rss), max(peak.pss, r.pss)
@@ -182,7 +176,7 @@ func main() {
 				defer func() { done <- struct{}{} }()
 				for n := range next {
 					_, err := execute(repo, nil, kustomize, "build", "environments/"+n)
-					must(err)
+					tools.Must(err)
 				}
 			}()
 		}
@@ -226,7 +220,7 @@ func main() {
 			par = parLoop()
 		}
 		r, err := execute(repo, cache, envctl, "build", "--all", "-o", out)
-		must(err)
+		tools.Must(err)
 		if withPar && !loopFirst {
 			par = parLoop()
 		}
@@ -246,7 +240,7 @@ func main() {
 	}
 	var colds []result
 	for i := 0; i < max(1, *rounds); i++ {
-		must(os.RemoveAll(cacheDir))
+		tools.Must(os.RemoveAll(cacheDir))
 		r := measure(i%2 == 1, *parallel)
 		title := "2. generated repository, cold cache"
 		if *rounds > 1 {
@@ -258,9 +252,9 @@ func main() {
 			// Its own cache: the two binaries have different build ids, and
 			// scenarios 3 and 4 need the profiled binary's entries.
 			npCache := cacheDir + "-nopgo"
-			must(os.RemoveAll(npCache))
+			tools.Must(os.RemoveAll(npCache))
 			np, err := execute(repo, []string{"ENVCTL_CACHE_DIR=" + npCache}, envctlNoPGO, "build", "--all", "-o", out)
-			must(err)
+			tools.Must(err)
 			fmt.Printf("   envctl built -pgo=off      %8.3fs  peak %7.1f MiB; speed-up %.2fx; with the profile %.2fx faster\n",
 				np.wall.Seconds(), mib(np.rss), r.loop.wall.Seconds()/np.wall.Seconds(), np.wall.Seconds()/r.envctl.wall.Seconds())
 		}
@@ -290,8 +284,8 @@ func main() {
 
 	k3 := filepath.Join(repo, "environments", names[len(names)/2], "kustomization.yaml")
 	b, err := os.ReadFile(k3)
-	must(err)
-	must(os.WriteFile(k3, bytes.Replace(b, []byte("LOG_LEVEL=debug"), []byte("LOG_LEVEL=trace"), 1), 0o644))
+	tools.Must(err)
+	tools.Must(os.WriteFile(k3, bytes.Replace(b, []byte("LOG_LEVEL=debug"), []byte("LOG_LEVEL=trace"), 1), 0o644))
 	if want["3"] {
 		report("3. after editing one value in "+names[len(names)/2], 8, measure(false, false))
 	}
@@ -319,10 +313,10 @@ func scenario1(root, envctl, kustomize, example string, runs int) {
 	var e, k []run
 	for i := 0; i < runs; i++ {
 		r, err := execute(root, keys, envctl, "build", example, "--no-cache")
-		must(err)
+		tools.Must(err)
 		e = append(e, r)
 		r, err = execute(plain, nil, kustomize, "build", example)
-		must(err)
+		tools.Must(err)
 		k = append(k, r)
 	}
 	em, km := median(e), median(k)
@@ -349,7 +343,7 @@ func mib(kib int64) float64 { return float64(kib) / 1024 }
 // example's keys), for the kustomize CLI, which cannot decrypt.
 func decryptedCopy(root string) (string, func()) {
 	dir, err := os.MkdirTemp("", "envctl-bench-plain-")
-	must(err)
+	tools.Must(err)
 	os.Setenv("SOPS_AGE_KEY_FILE", filepath.Join(root, "example-keys", "age-keys.txt"))
 	for _, top := range []string{"base", "components", "environments"} {
 		err := filepath.WalkDir(filepath.Join(root, top), func(p string, d fs.DirEntry, err error) error {
@@ -380,7 +374,7 @@ func decryptedCopy(root string) (string, func()) {
 			}
 			return os.WriteFile(dst, data, 0o600)
 		})
-		must(err)
+		tools.Must(err)
 	}
 	return dir, func() { os.RemoveAll(dir) }
 }

@@ -25,69 +25,16 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/envctl/envctl/bench/gen"
 	"github.com/envctl/envctl/bench/internal/tools"
 	"github.com/envctl/envctl/internal/testcluster"
 )
-
-func must(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
-}
-
-type result struct {
-	wall   time.Duration
-	maxRSS int64 // KiB
-	out    string
-}
-
-func run(dir string, env []string, name string, args ...string) result {
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	r := result{wall: time.Since(start), out: out.String()}
-	if err != nil {
-		must(fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, errb.String()))
-	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.maxRSS = ru.Maxrss
-	}
-	return r
-}
-
-// runAllowing is run for a command whose exit code up to max is an answer
-// (kubectl diff exits 1 when there are differences).
-func runAllowing(maxCode int, dir string, env []string, name string, args ...string) result {
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	r := result{wall: time.Since(start), out: out.String()}
-	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() <= maxCode {
-		err = nil
-	}
-	if err != nil {
-		must(fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, errb.String()))
-	}
-	return r
-}
 
 func median(ds []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), ds...)
@@ -112,10 +59,10 @@ type audit struct {
 // identity reviews (creates that store nothing) are counted apart.
 func (a *audit) writes() (byTool map[string]int, reviews map[string]int) {
 	f, err := os.Open(a.path)
-	must(err)
+	tools.Must(err)
 	defer f.Close()
 	_, err = f.Seek(a.offset, 0)
-	must(err)
+	tools.Must(err)
 	byTool, reviews = map[string]int{}, map[string]int{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
@@ -164,53 +111,53 @@ func main() {
 	flag.Parse()
 
 	work, err := os.MkdirTemp("", "envctl-applybench-")
-	must(err)
+	tools.Must(err)
 	defer os.RemoveAll(work)
 	envctl, err := tools.BuildEnvctl(work)
-	must(err)
+	tools.Must(err)
 	kustomize := tools.Kustomize()
 	kubectl, err := testcluster.KubectlPath()
-	must(err)
+	tools.Must(err)
 
 	policyFile := filepath.Join(work, "audit-policy.yaml")
-	must(os.WriteFile(policyFile, []byte(policy), 0o600))
+	tools.Must(os.WriteFile(policyFile, []byte(policy), 0o600))
 	auditLog := filepath.Join(work, "audit.log")
 	c, err := testcluster.New(testcluster.Options{ExtraAPIServerArgs: []string{
 		"--audit-policy-file=" + policyFile, "--audit-log-path=" + auditLog, "--audit-log-mode=blocking",
 		// Room for every run's Services (the test default is a /24).
 		"--service-cluster-ip-range=10.0.0.0/16",
 	}})
-	must(err)
+	tools.Must(err)
 	defer c.Stop()
 	au := &audit{path: auditLog}
 
 	repoDir := filepath.Join(work, "repo")
 	// envctl applies env-00, env-02, ...; kubectl env-01, env-03, ...: each
 	// first apply meets an empty namespace.
-	must(gen.Write(repoDir, gen.Spec{Envs: 2 * *runs, Objects: *objects}))
+	tools.Must(gen.Write(repoDir, gen.Spec{Envs: 2 * *runs, Objects: *objects}))
 	kc := []string{"KUBECONFIG=" + c.Kubeconfig, "ENVCTL_CACHE_DIR=" + filepath.Join(work, "cache")}
 
 	fmt.Printf("machine: %s/%s, %d cores, %s; kube-apiserver %s; kubectl %s; %d objects\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), testcluster.KubeAPIServerVersion, tools.KubectlVersion(kubectl), *objects)
 
-	envctlApply := func(env string, extra ...string) result {
-		return run(repoDir, kc, envctl, append([]string{"apply", env, "--context", testcluster.UserAdmin, "-n", env, "--yes", "--no-wait"}, extra...)...)
+	envctlApply := func(env string, extra ...string) tools.Result {
+		return tools.Run(repoDir, kc, 0, envctl, append([]string{"apply", env, "--context", testcluster.UserAdmin, "-n", env, "--yes", "--no-wait"}, extra...)...)
 	}
-	kubectlApply := func(env string) (result, result) {
+	kubectlApply := func(env string) (tools.Result, tools.Result) {
 		rendered := filepath.Join(work, env+".yaml")
-		k := run(repoDir, nil, kustomize, "build", "environments/"+env)
-		must(os.WriteFile(rendered, []byte(k.out), 0o600))
-		return k, run(repoDir, kc, kubectl, "apply", "--server-side", "-f", rendered)
+		k := tools.Run(repoDir, nil, 0, kustomize, "build", "environments/"+env)
+		tools.Must(os.WriteFile(rendered, []byte(k.Out), 0o600))
+		return k, tools.Run(repoDir, kc, 0, kubectl, "apply", "--server-side", "-f", rendered)
 	}
 
 	var eFirst, kFirst, eRe, kRe []time.Duration
 	var eRSS, kRSS []int64
 	for i := 0; i < *runs; i++ {
 		ee, ke := fmt.Sprintf("env-%02d", 2*i), fmt.Sprintf("env-%02d", 2*i+1)
-		run(repoDir, kc, kubectl, "create", "namespace", ee)
-		run(repoDir, kc, kubectl, "create", "namespace", ke)
+		tools.Run(repoDir, kc, 0, kubectl, "create", "namespace", ee)
+		tools.Run(repoDir, kc, 0, kubectl, "create", "namespace", ke)
 		// Alternate which tool goes first: this machine's speed drifts.
-		var er, kb, kr result
+		var er, kb, kr tools.Result
 		if i%2 == 0 {
 			er = envctlApply(ee)
 			kb, kr = kubectlApply(ke)
@@ -218,15 +165,15 @@ func main() {
 			kb, kr = kubectlApply(ke)
 			er = envctlApply(ee)
 		}
-		eFirst, kFirst = append(eFirst, er.wall), append(kFirst, kb.wall+kr.wall)
-		eRSS, kRSS = append(eRSS, er.maxRSS), append(kRSS, kr.maxRSS)
+		eFirst, kFirst = append(eFirst, er.Wall), append(kFirst, kb.Wall+kr.Wall)
+		eRSS, kRSS = append(eRSS, er.MaxRSS), append(kRSS, kr.MaxRSS)
 	}
 	au.writes() // the first applies' writes are not the re-applies'
 	for i := 0; i < *runs; i++ {
 		ee, ke := fmt.Sprintf("env-%02d", 2*i), fmt.Sprintf("env-%02d", 2*i+1)
 		er := envctlApply(ee)
 		kb, kr := kubectlApply(ke)
-		eRe, kRe = append(eRe, er.wall), append(kRe, kb.wall+kr.wall)
+		eRe, kRe = append(eRe, er.Wall), append(kRe, kb.Wall+kr.Wall)
 	}
 	writes, reviews := au.writes()
 
@@ -247,11 +194,11 @@ func main() {
 		env := fmt.Sprintf("env-%02d", 2*i)
 		kf := filepath.Join(repoDir, "base", "kustomization.yaml")
 		data, err := os.ReadFile(kf)
-		must(err)
-		must(os.WriteFile(kf, bytes.ReplaceAll(data, []byte("LOG_LEVEL=info"), []byte(fmt.Sprintf("LOG_LEVEL=info-%d", i))), 0o600))
-		eChange = append(eChange, envctlApply(env).wall)
-		must(os.WriteFile(kf, data, 0o600))
-		eBack = append(eBack, run(repoDir, kc, envctl, "rollback", env, "--context", testcluster.UserAdmin, "-n", env, "--yes", "--no-wait").wall)
+		tools.Must(err)
+		tools.Must(os.WriteFile(kf, bytes.ReplaceAll(data, []byte("LOG_LEVEL=info"), []byte(fmt.Sprintf("LOG_LEVEL=info-%d", i))), 0o600))
+		eChange = append(eChange, envctlApply(env).Wall)
+		tools.Must(os.WriteFile(kf, data, 0o600))
+		eBack = append(eBack, tools.Run(repoDir, kc, 0, envctl, "rollback", env, "--context", testcluster.UserAdmin, "-n", env, "--yes", "--no-wait").Wall)
 	}
 	fmt.Printf("\n3. every app's ConfigMap changed, then rolled back (median of %d)\n", *runs)
 	fmt.Printf("   envctl apply of the change          %7.3fs\n", median(eChange).Seconds())
@@ -261,20 +208,20 @@ func main() {
 	// one dry run per changed object, none for the others.
 	env := "env-00"
 	rendered := filepath.Join(work, env+".yaml")
-	run(repoDir, kc, kubectl, "-n", env, "scale", "deployment/svc-0001", "--replicas=7")
-	run(repoDir, kc, kubectl, "-n", env, "set", "image", "deployment/svc-0002", "app=example/app:hotfix")
-	run(repoDir, kc, kubectl, "-n", env, "delete", "service", "svc-0003")
-	run(repoDir, kc, kubectl, "-n", env, "annotate", "deployment", "svc-0004", "--overwrite", "example.com/x=y")
-	run(repoDir, kc, kubectl, "-n", env, "patch", "deployment", "svc-0005", "--type=json", "-p", `[{"op":"replace","path":"/spec/template/spec/containers/0/ports/0/containerPort","value":9090}]`)
+	tools.Run(repoDir, kc, 0, kubectl, "-n", env, "scale", "deployment/svc-0001", "--replicas=7")
+	tools.Run(repoDir, kc, 0, kubectl, "-n", env, "set", "image", "deployment/svc-0002", "app=example/app:hotfix")
+	tools.Run(repoDir, kc, 0, kubectl, "-n", env, "delete", "service", "svc-0003")
+	tools.Run(repoDir, kc, 0, kubectl, "-n", env, "annotate", "deployment", "svc-0004", "--overwrite", "example.com/x=y")
+	tools.Run(repoDir, kc, 0, kubectl, "-n", env, "patch", "deployment", "svc-0005", "--type=json", "-p", `[{"op":"replace","path":"/spec/template/spec/containers/0/ports/0/containerPort","value":9090}]`)
 	var ePlan, kDiff []time.Duration
 	var planOut string
 	for i := 0; i < *runs; i++ {
-		r := run(repoDir, kc, envctl, "plan", env, "--context", testcluster.UserAdmin, "-n", env, "--force-conflicts", "-o", filepath.Join(work, "plan.json"))
-		ePlan, planOut = append(ePlan, r.wall), r.out
-		k := run(repoDir, nil, kustomize, "build", "environments/"+env)
-		must(os.WriteFile(rendered, []byte(k.out), 0o600))
-		kd := runAllowing(1, repoDir, kc, kubectl, "diff", "--server-side", "--force-conflicts", "--field-manager", "envctl", "-f", rendered)
-		kDiff = append(kDiff, k.wall+kd.wall)
+		r := tools.Run(repoDir, kc, 0, envctl, "plan", env, "--context", testcluster.UserAdmin, "-n", env, "--force-conflicts", "-o", filepath.Join(work, "plan.json"))
+		ePlan, planOut = append(ePlan, r.Wall), r.Out
+		k := tools.Run(repoDir, nil, 0, kustomize, "build", "environments/"+env)
+		tools.Must(os.WriteFile(rendered, []byte(k.Out), 0o600))
+		kd := tools.Run(repoDir, kc, 1, kubectl, "diff", "--server-side", "--force-conflicts", "--field-manager", "envctl", "-f", rendered)
+		kDiff = append(kDiff, k.Wall+kd.Wall)
 	}
 	summary := ""
 	for _, l := range strings.Split(planOut, "\n") {

@@ -10,12 +10,10 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -27,41 +25,8 @@ import (
 	"github.com/envctl/envctl/internal/testcluster"
 )
 
-func must(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
-}
-
-type result struct {
-	wall time.Duration
-	code int
-	out  string
-}
-
-func run(dir string, env []string, name string, args ...string) result {
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	r := result{wall: time.Since(start), out: out.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		must(err)
-	}
-	if r.code > 1 {
-		must(fmt.Errorf("%s %v exited %d: %s", name, args, r.code, errb.String()))
-	}
-	return r
-}
-
-func median(rs []result) result {
-	sort.Slice(rs, func(i, j int) bool { return rs[i].wall < rs[j].wall })
+func median(rs []tools.Result) tools.Result {
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Wall < rs[j].Wall })
 	return rs[len(rs)/2]
 }
 
@@ -95,7 +60,7 @@ func envctlObjects(out string) []string {
 			} `json:"objects"`
 		} `json:"environments"`
 	}
-	must(json.Unmarshal([]byte(out), &rep))
+	tools.Must(json.Unmarshal([]byte(out), &rep))
 	seen := map[string]bool{}
 	for _, r := range rep.Environments {
 		for _, o := range r.Objects {
@@ -122,23 +87,23 @@ func main() {
 	flag.Parse()
 
 	work, err := os.MkdirTemp("", "envctl-diffbench-")
-	must(err)
+	tools.Must(err)
 	defer os.RemoveAll(work)
 	envctl, err := tools.BuildEnvctl(work)
-	must(err)
+	tools.Must(err)
 	kustomize := tools.Kustomize()
 	kubectl, err := testcluster.KubectlPath()
-	must(err)
+	tools.Must(err)
 
 	c, err := testcluster.New(testcluster.Options{})
-	must(err)
+	tools.Must(err)
 	defer c.Stop()
 
 	repoDir := filepath.Join(work, "repo")
 	// Two copies of the environment: env-00 is applied client-side and
 	// compared with kubectl diff, env-01 server-side and compared with
 	// kubectl diff --server-side, each tool's own baseline.
-	must(gen.Write(repoDir, gen.Spec{Envs: 2, Objects: *objects}))
+	tools.Must(gen.Write(repoDir, gen.Spec{Envs: 2, Objects: *objects}))
 	kc := []string{"KUBECONFIG=" + c.Kubeconfig}
 
 	fmt.Printf("machine: %s/%s, %d cores, %s; kube-apiserver %s; kubectl %s; %d objects\n",
@@ -147,48 +112,48 @@ func main() {
 	cacheDir := filepath.Join(work, "cache")
 	phase := func(env string, serverSide bool) {
 		envDir := "environments/" + env
-		run(repoDir, kc, kubectl, "create", "namespace", env)
+		tools.Run(repoDir, kc, 1, kubectl, "create", "namespace", env)
 		rendered := filepath.Join(work, env+".yaml")
-		must(os.WriteFile(rendered, []byte(run(repoDir, nil, kustomize, "build", envDir).out), 0o644))
+		tools.Must(os.WriteFile(rendered, []byte(tools.Run(repoDir, nil, 1, kustomize, "build", envDir).Out), 0o644))
 		kubectlName, kubectlDiff := "kubectl diff (client-side)", ""
 		if serverSide {
-			run(repoDir, kc, kubectl, "apply", "--server-side", "-f", rendered)
+			tools.Run(repoDir, kc, 1, kubectl, "apply", "--server-side", "-f", rendered)
 			kubectlName, kubectlDiff = "kubectl diff --server-side", "--server-side --field-manager=kubectl --force-conflicts"
 		} else {
-			run(repoDir, kc, kubectl, "apply", "-f", rendered)
+			tools.Run(repoDir, kc, 1, kubectl, "apply", "-f", rendered)
 		}
 		measure := func(title string, expected []string) {
 			fmt.Printf("\n%s, %s (expected drift: %d objects)\n", env, title, len(expected))
-			envctlRun := func() result {
-				return run(repoDir, append(kc, "ENVCTL_CACHE_DIR="+cacheDir), envctl, "diff", env, "--context", testcluster.UserAdmin, "-n", env, "-o", "json")
+			envctlRun := func() tools.Result {
+				return tools.Run(repoDir, append(kc, "ENVCTL_CACHE_DIR="+cacheDir), 1, envctl, "diff", env, "--context", testcluster.UserAdmin, "-n", env, "-o", "json")
 			}
 			type tool struct {
 				name string
-				fn   func() result
+				fn   func() tools.Result
 				objs func(string) []string
 			}
-			tools := []tool{
-				{"envctl diff (cold render cache)", func() result { os.RemoveAll(cacheDir); return envctlRun() }, envctlObjects},
+			contenders := []tool{
+				{"envctl diff (cold render cache)", func() tools.Result { os.RemoveAll(cacheDir); return envctlRun() }, envctlObjects},
 				{"envctl diff (warm render cache)", envctlRun, envctlObjects},
-				{kubectlName, func() result {
-					return run(repoDir, kc, "sh", "-c", fmt.Sprintf("%s build %s | %s diff %s -f -", kustomize, envDir, kubectl, kubectlDiff))
+				{kubectlName, func() tools.Result {
+					return tools.Run(repoDir, kc, 1, "sh", "-c", fmt.Sprintf("%s build %s | %s diff %s -f -", kustomize, envDir, kubectl, kubectlDiff))
 				}, kubectlObjects},
 			}
 			want := strings.Join(expected, ",")
 			var times []time.Duration
-			for _, t := range tools {
-				var rs []result
+			for _, t := range contenders {
+				var rs []tools.Result
 				for i := 0; i < *runs; i++ {
 					rs = append(rs, t.fn())
 				}
 				m := median(rs)
-				got := t.objs(m.out)
+				got := t.objs(m.Out)
 				exact := strings.Join(got, ",") == want
-				fmt.Printf("   %-34s %8.3fs  exit %d  reported %3d objects  exactly the expected: %v\n", t.name, m.wall.Seconds(), m.code, len(got), exact)
+				fmt.Printf("   %-34s %8.3fs  exit %d  reported %3d objects  exactly the expected: %v\n", t.name, m.Wall.Seconds(), m.Code, len(got), exact)
 				if !exact && len(got) < 20 {
 					fmt.Printf("      reported: %v\n", got)
 				}
-				times = append(times, m.wall)
+				times = append(times, m.Wall)
 			}
 			goalCold, goalWarm := 10.0, 10.0
 			if serverSide {
@@ -200,17 +165,17 @@ func main() {
 		measure("after a fresh apply", nil)
 
 		// Mutations a person makes by hand; every one is drift.
-		run(repoDir, kc, kubectl, "-n", env, "scale", "deployment/svc-0001", "--replicas=7")
-		run(repoDir, kc, kubectl, "-n", env, "set", "image", "deployment/svc-0002", "app=example/app:hotfix")
-		run(repoDir, kc, kubectl, "-n", env, "delete", "service", "svc-0003")
+		tools.Run(repoDir, kc, 1, kubectl, "-n", env, "scale", "deployment/svc-0001", "--replicas=7")
+		tools.Run(repoDir, kc, 1, kubectl, "-n", env, "set", "image", "deployment/svc-0002", "app=example/app:hotfix")
+		tools.Run(repoDir, kc, 1, kubectl, "-n", env, "delete", "service", "svc-0003")
 		var cm4 string
-		for _, l := range strings.Split(run(repoDir, kc, kubectl, "-n", env, "get", "configmap", "-o", "name").out, "\n") {
+		for _, l := range strings.Split(tools.Run(repoDir, kc, 1, kubectl, "-n", env, "get", "configmap", "-o", "name").Out, "\n") {
 			if strings.Contains(l, "svc-0004-config-") {
 				cm4 = strings.TrimPrefix(strings.TrimSpace(l), "configmap/")
 			}
 		}
-		run(repoDir, kc, kubectl, "-n", env, "patch", "configmap", cm4, "--type=merge", "-p", `{"data":{"LOG_LEVEL":"trace"}}`)
-		run(repoDir, kc, kubectl, "-n", env, "patch", "deployment", "svc-0005", "--type=json", "-p", `[{"op":"replace","path":"/spec/template/spec/containers/0/ports/0/containerPort","value":9090}]`)
+		tools.Run(repoDir, kc, 1, kubectl, "-n", env, "patch", "configmap", cm4, "--type=merge", "-p", `{"data":{"LOG_LEVEL":"trace"}}`)
+		tools.Run(repoDir, kc, 1, kubectl, "-n", env, "patch", "deployment", "svc-0005", "--type=json", "-p", `[{"op":"replace","path":"/spec/template/spec/containers/0/ports/0/containerPort","value":9090}]`)
 		expected := []string{"ConfigMap/" + cm4, "Deployment/svc-0001", "Deployment/svc-0002", "Deployment/svc-0005", "Service/svc-0003"}
 		sort.Strings(expected)
 		measure("after 5 mutations (scale, image, delete, ConfigMap edit, port)", expected)

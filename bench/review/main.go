@@ -10,7 +10,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -25,34 +24,11 @@ import (
 	"github.com/envctl/envctl/bench/internal/tools"
 )
 
-func must(err error) {
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
-}
-
 // run runs a command in dir and returns its wall time and exit code;
 // exit codes above maxOK fail the bench.
 func run(dir string, env []string, maxOK int, name string, args ...string) (time.Duration, int, string) {
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	d := time.Since(start)
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		must(err)
-	}
-	if code > maxOK {
-		must(fmt.Errorf("%s %v exited %d: %s", name, args, code, errb.String()))
-	}
-	return d, code, out.String()
+	r := tools.Run(dir, env, maxOK, name, args...)
+	return r.Wall, r.Code, r.Out
 }
 
 func git(dir string, args ...string) {
@@ -68,16 +44,16 @@ func main() {
 	flag.Parse()
 
 	work, err := os.MkdirTemp("", "envctl-reviewbench-")
-	must(err)
+	tools.Must(err)
 	defer os.RemoveAll(work)
 	envctl, err := tools.BuildEnvctl(work)
-	must(err)
+	tools.Must(err)
 	kustomize := tools.Kustomize()
 	kv, _ := exec.Command(kustomize, "version").Output()
 	fmt.Printf("machine: %s/%s, %d cores, %s; kustomize %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), kv)
 
 	repoDir := filepath.Join(work, "repo")
-	must(gen.Write(repoDir, gen.Spec{Envs: *envs, Objects: *objects}))
+	tools.Must(gen.Write(repoDir, gen.Spec{Envs: *envs, Objects: *objects}))
 	git(repoDir, "init", "-q", "-b", "main")
 	git(repoDir, "add", "-A")
 	git(repoDir, "commit", "-q", "-m", "before")
@@ -86,12 +62,12 @@ func main() {
 	changed := "env-03"
 	kfile := filepath.Join(repoDir, "environments", changed, "kustomization.yaml")
 	k, err := os.ReadFile(kfile)
-	must(err)
+	tools.Must(err)
 	k2 := strings.Replace(strings.Replace(string(k), `newTag: "1.3.0"`, `newTag: "1.3.1"`, 1), "LOG_LEVEL=debug", "LOG_LEVEL=trace", 1)
 	if k2 == string(k) {
-		must(fmt.Errorf("%s: nothing to change", kfile))
+		tools.Must(fmt.Errorf("%s: nothing to change", kfile))
 	}
-	must(os.WriteFile(kfile, []byte(k2), 0o644))
+	tools.Must(os.WriteFile(kfile, []byte(k2), 0o644))
 	git(repoDir, "commit", "-q", "-am", "after")
 
 	// A cache warm for HEAD~1: build every environment at HEAD~1, in this
@@ -117,7 +93,7 @@ func main() {
 			var code int
 			diff, code, out = run(repoDir, []string{"ENVCTL_CACHE_DIR=" + cache}, 1, envctl, "diff", "--all", "--rev", "HEAD~1")
 			if code != 1 {
-				must(fmt.Errorf("diff --rev exited %d, want 1 (changes)", code))
+				tools.Must(fmt.Errorf("diff --rev exited %d, want 1 (changes)", code))
 			}
 		}
 		if r%2 == 0 {
