@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/envctl/envctl/internal/drift"
 	"github.com/envctl/envctl/internal/live"
 	"github.com/envctl/envctl/internal/manifest"
 )
@@ -469,14 +468,4 @@ func finishHistory(ctx context.Context, store *Store, plan *Plan, replaced Statu
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// Inventory lists a release's objects as drift identities, for diff's
-// orphan detection.
-func (r *Release) IDs() []drift.ObjectID {
-	out := make([]drift.ObjectID, 0, len(r.Inventory))
-	for _, it := range r.Inventory {
-		out = append(out, it.ObjectID)
-	}
-	return out
 }
