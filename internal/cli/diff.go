@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -46,11 +47,18 @@ the repository declares that is missing, or an orphan: a live object that is
 no longer rendered and that envctl apply's latest release applied (for an
 environment envctl never deployed: one that carries the environment's
 selector labels). --release REV compares the cluster with what release REV
-applied instead of with the repository. Fields
-that exist only live (server defaults, status, controller annotations, labels
-added by hand) are not drift, unless the live object shows the repository
-declared them earlier (last-applied annotation or managedFields) and they
-have since left it. Values are normalised first: quantities, numbers,
+applied instead of with the repository.
+
+A field only the cluster has is drift when someone set it by hand (its
+managedFields name kubectl edit, patch, set, scale, replace or a manager in
+envctl.yaml's drift.handEditManagers: the report says who and when), when it
+is a security field (privileged, capabilities, hostNetwork, hostPath, the
+service account, command, a NetworkPolicy's spec, ...) whose value is not
+the Kubernetes default, whoever set it, or when the repository declared it
+earlier (last-applied annotation or an applier's managedFields) and it has
+since left the repository. Server defaults, status, controllers' fields and,
+unless drift.metadata is strict, labels and annotations added by hand are
+not drift. Values are normalised first: quantities, numbers,
 Secret stringData vs data, defaulted protocols, allocated cluster IPs.
 Hashed ConfigMaps and Secrets are compared by base name: a regenerated
 app-config is reported as its changed keys and the workloads that will roll.
@@ -156,7 +164,7 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	for i, rd := range rendered {
 		g.Go(func() error {
 			var err error
-			reports[i], problems[i], err = diffOne(gctx, src, opts.Cluster.target(rd.Env), rd, ignoreRules(r.Config, rd.Env), opts.Release)
+			reports[i], problems[i], err = diffOne(gctx, src, opts.Cluster.target(rd.Env), rd, driftOptions(r.Config, rd.Env), opts.Release)
 			if err != nil {
 				return fmt.Errorf("%s: %w", rd.Env.Name, err)
 			}
@@ -197,12 +205,12 @@ const diffJobs = 4
 
 // diffOne compares one rendered environment (or, with release > 0, that
 // release's stored render) with what is live.
-func diffOne(ctx context.Context, src live.Source, t live.Target, rd render.Rendered, ignore []drift.IgnoreRule, release int) (*drift.Report, []live.Problem, error) {
+func diffOne(ctx context.Context, src live.Source, t live.Target, rd render.Rendered, opts drift.Options, release int) (*drift.Report, []live.Problem, error) {
 	desired, err := manifest.Parse(rd.Result.YAML)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parsing the rendered objects: %w", err)
 	}
-	opts := drift.Options{Environment: rd.Env.Name, Ignore: ignore, Selector: t.Selector}
+	opts.Selector = t.Selector
 	if cs, ok := src.(*live.Clusters); ok {
 		h, err := releases(ctx, cs, t, rd.Env.Name, release)
 		if err != nil {
@@ -282,6 +290,19 @@ func releases(ctx context.Context, src *live.Clusters, t live.Target, env string
 		return h, &deploy.NoRevisionError{Environment: env, Revision: rev}
 	}
 	return h, nil
+}
+
+// driftOptions are the drift model envctl.yaml sets for env: its ignore
+// rules, and the drift section's managers (added to the defaults: a
+// repository names its own tools, it does not forget kubectl's).
+func driftOptions(cfg repo.Config, env repo.Environment) drift.Options {
+	return drift.Options{
+		Environment:      env.Name,
+		Ignore:           ignoreRules(cfg, env),
+		FieldManagers:    append(slices.Clone(drift.DefaultFieldManagers), cfg.Drift.Appliers...),
+		HandEditManagers: append(slices.Clone(drift.DefaultHandEditManagers), cfg.Drift.HandEditManagers...),
+		StrictMetadata:   cfg.Drift.Metadata == repo.DriftMetadataStrict,
+	}
 }
 
 // ignoreRules are the repository-wide rules plus the environment's own.

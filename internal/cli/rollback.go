@@ -101,7 +101,9 @@ func runRollback(ctx context.Context, opts *RollbackOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := drift.Compare(st.Desired, st.Live, drift.Options{Environment: env.Name, DefaultNamespace: ns, Ignore: ignore})
+	dopts := driftOptions(r.Config, env)
+	dopts.DefaultNamespace = ns
+	rep, err := drift.Compare(st.Desired, st.Live, dopts)
 	if err != nil {
 		return err
 	}

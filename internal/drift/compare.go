@@ -27,6 +27,8 @@ type object struct {
 type comparer struct {
 	opts     Options
 	managers []string
+	// handEditors are Options.HandEditManagers or their default.
+	handEditors []string
 	rules    []rule
 	renames  map[renameKey]ObjectID
 	desired  map[key]*object
@@ -96,6 +98,10 @@ func newComparer(opts Options) (*comparer, error) {
 	c := &comparer{opts: opts, managers: opts.FieldManagers, renames: map[renameKey]ObjectID{}}
 	if c.managers == nil {
 		c.managers = DefaultFieldManagers
+	}
+	c.handEditors = opts.HandEditManagers
+	if c.handEditors == nil {
+		c.handEditors = DefaultHandEditManagers
 	}
 	for i, r := range opts.Ignore {
 		cr, err := compileRule(r)
@@ -530,7 +536,7 @@ func (c *comparer) newObject(tree map[string]any, desired bool) (*object, error)
 		}
 	}
 	if !desired {
-		o.managed = parseManagedFields(md["managedFields"], c.managers)
+		o.managed = parseManagedFields(md["managedFields"], c.managers, c.handEditors)
 	}
 	ann := mapAt(md, "annotations")
 	if c.opts.Baseline != "" && !desired {

@@ -231,7 +231,7 @@ spec:`),
 		{
 			name:    "fields owned by a manager that is not an applier are not evidence",
 			desired: edit(t, desiredDeployment, "        resources:\n          limits:\n            cpu: \"1\"\n", "        resources:\n          limits:\n"),
-			live:    edit(t, stripLastAppliedOnly(t, liveDeployment), "manager: kubectl-client-side-apply\n    operation: Update", "manager: kubectl-edit\n    operation: Update"),
+			live:    edit(t, stripLastAppliedOnly(t, liveDeployment), "manager: kubectl-client-side-apply\n    operation: Update", "manager: kubectl-create\n    operation: Update"),
 			want:    nil,
 		},
 		{

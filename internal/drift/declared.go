@@ -153,30 +153,41 @@ func itemHasKey(item, k map[string]any) bool {
 type managedEntry struct {
 	manager   string
 	operation string
-	applier   bool // counts as "declared by the repository"
-	set       *fieldSet
+	time      string // when the manager last changed the object
+	applier   bool   // counts as "declared by the repository"
+	// handEdit: an Update by a human tool (kubectl edit, patch, set,
+	// scale, ...): what it owns and the repository does not declare is
+	// drift.
+	handEdit bool
+	set      *fieldSet
 }
 
-// parseManagedFields reads metadata.managedFields; entries for a
-// subresource (status, scale) are skipped: they never hold what the
-// repository declared.
-func parseManagedFields(v any, managers []string) []managedEntry {
+// parseManagedFields reads metadata.managedFields. Entries for the status
+// subresource are skipped: they never hold what anyone declared. The
+// scale subresource's are kept for hand edits only (kubectl scale), as
+// the server records them with the main resource's paths.
+func parseManagedFields(v any, appliers, handEditors []string) []managedEntry {
 	list, _ := v.([]any)
 	var out []managedEntry
 	for _, e := range list {
 		m, _ := e.(map[string]any)
-		if m == nil || str(m["subresource"]) != "" {
+		if m == nil {
+			continue
+		}
+		sub := str(m["subresource"])
+		if sub != "" && sub != "scale" {
 			continue
 		}
 		if ft := str(m["fieldsType"]); ft != "" && ft != "FieldsV1" {
 			continue
 		}
 		name, op := str(m["manager"]), str(m["operation"])
-		listed := slices.Contains(managers, name)
 		out = append(out, managedEntry{
 			manager:   name,
 			operation: op,
-			applier:   listed && op == "Apply",
+			time:      str(m["time"]),
+			applier:   sub == "" && op == "Apply" && slices.Contains(appliers, name),
+			handEdit:  op == "Update" && slices.Contains(handEditors, name),
 			set:       parseFieldSet(m["fieldsV1"]),
 		})
 	}

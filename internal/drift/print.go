@@ -134,10 +134,13 @@ func changeNote(c FieldChange, baseline bool) string {
 		}
 	case FieldExtra:
 		s := "only in the cluster, not removed by apply"
-		if len(c.Managers) > 0 {
+		if len(c.SetBy) == 0 && len(c.Managers) > 0 {
 			s += "; set by " + strings.Join(c.Managers, ", ")
 		}
 		notes = append(notes, s)
+	}
+	if by := setByNote(c); by != "" {
+		notes = append(notes, by)
 	}
 	if c.FollowsRename != nil {
 		notes = append(notes, "rolls: "+c.FollowsRename.Kind+" "+baseName(c.FollowsRename.Name)+" renamed")
@@ -146,6 +149,18 @@ func changeNote(c FieldChange, baseline bool) string {
 		return ""
 	}
 	return "(" + strings.Join(notes, "; ") + ")"
+}
+
+// setByNote is "set by kubectl-patch at 2026-12-02T10:14:03Z", or "".
+func setByNote(c FieldChange) string {
+	if len(c.SetBy) == 0 {
+		return ""
+	}
+	parts := make([]string, len(c.SetBy))
+	for i, s := range c.SetBy {
+		parts[i] = s.String()
+	}
+	return "set by " + strings.Join(parts, ", ")
 }
 
 func baseName(name string) string {

@@ -207,12 +207,17 @@ func changeVerb(c FieldChange, baseline bool) string {
 		s = "no longer in the repository"
 	case c.Kind == FieldExtra:
 		s = "only in the cluster (not removed by apply"
-		if len(c.Managers) > 0 {
+		if by := setByNote(c); by != "" {
+			s += "; " + by
+		} else if len(c.Managers) > 0 {
 			s += "; set by " + strings.Join(c.Managers, ", ")
 		}
 		s += ")"
 	default:
 		s = "changed"
+	}
+	if by := setByNote(c); by != "" && c.Kind != FieldExtra {
+		s += " (" + by + ")"
 	}
 	if c.FollowsRename != nil {
 		s += " (rolls: " + c.FollowsRename.Kind + " " + baseName(c.FollowsRename.Name) + " renamed)"

@@ -221,7 +221,7 @@ func TestJSONOutputIsTheDocumentedSchema(t *testing.T) {
 	if doc.APIVersion != JSONAPIVersion || doc.Kind != "DriftReport" || !doc.Drift || len(doc.Environments) != 2 {
 		t.Fatalf("header: %+v", doc)
 	}
-	allowed := map[string]bool{"path": true, "pointer": true, "kind": true, "old": true, "new": true, "textDiff": true, "managers": true, "followsRename": true}
+	allowed := map[string]bool{"path": true, "pointer": true, "kind": true, "old": true, "new": true, "textDiff": true, "managers": true, "setBy": true, "followsRename": true}
 	for _, o := range doc.Environments[0].Objects {
 		for _, c := range o.Changes {
 			for k := range c {

@@ -44,6 +44,17 @@ type Options struct {
 	// DefaultFieldManagers; an empty non-nil slice means none.
 	FieldManagers []string
 
+	// HandEditManagers are the managers whose Update entries in
+	// managedFields mark a field as set by hand: a field one of them owns
+	// that the repository does not declare is drift (FieldExtra, with
+	// FieldChange.SetBy). nil means DefaultHandEditManagers.
+	HandEditManagers []string
+
+	// StrictMetadata makes labels and annotations set by hand drift too.
+	// By default they are not: teams add them for ownership and
+	// debugging, and they change nothing a pod can do.
+	StrictMetadata bool
+
 	// Baseline, when not empty, says the live objects are not a cluster's
 	// but another render, and names it for the report: a git revision
 	// (envctl diff --rev) or another environment (envctl compare). A
@@ -61,7 +72,17 @@ type Options struct {
 // DefaultFieldManagers are the field managers used when
 // Options.FieldManagers is nil: envctl's own, and kubectl apply
 // --server-side's default.
-var DefaultFieldManagers = []string{"envctl", "kubectl"}
+var DefaultFieldManagers = []string{"envctl", "kubectl", "kustomize-controller", "argocd-controller"}
+
+// DefaultHandEditManagers are the field managers of kubectl's imperative
+// commands. kubectl-client-side-apply is not one: the server gives the
+// creator of an object every defaulted field, so its Update entry cannot
+// tell a hand edit from a default; its last-applied annotation can, and a
+// field in it that the repository lacks is FieldRemoved.
+var DefaultHandEditManagers = []string{
+	"kubectl-edit", "kubectl-patch", "kubectl-set", "kubectl-scale",
+	"kubectl-label", "kubectl-annotate", "kubectl-replace",
+}
 
 // IgnoreRule skips fields managed elsewhere. Every selector field is
 // optional; an empty one matches everything.
@@ -123,9 +144,11 @@ const (
 	// applier's managedFields entry), and the repository no longer declares
 	// it. Applying removes it.
 	FieldRemoved ChangeKind = "removed"
-	// FieldExtra: an item of a list (or a key of a ConfigMap's or Secret's
-	// data) that the repository owns is live but was never declared by the
-	// repository, typically added by hand (kubectl edit, kubectl set env).
+	// FieldExtra: a field the repository never declared is live where it
+	// must not be: an item of a list (or a key of a ConfigMap's or
+	// Secret's data) that the repository owns, a field a hand-edit
+	// manager set (kubectl edit, patch, set, scale), or a security field
+	// (SecurityPaths) that differs from the Kubernetes default.
 	// Applying does NOT remove it (neither client-side nor server-side apply
 	// deletes what another manager added); Managers names who added it when
 	// managedFields tell.
@@ -295,10 +318,28 @@ type FieldChange struct {
 	// the field in the cluster (e.g. kubectl-edit), when the live object
 	// tells.
 	Managers []string `json:"managers,omitempty"`
+	// SetBy names the hand-edit managers (Options.HandEditManagers) that
+	// own the live field, each with the time of its managedFields entry:
+	// the last time that manager changed the object, which for a hand
+	// edit is when the field was set.
+	SetBy []Setter `json:"setBy,omitempty"`
 	// FollowsRename is set when the change is a workload's reference to a
 	// renamed hashed ConfigMap or Secret (old and new names differ only by
 	// the hash): it is part of that object's roll, and this is its ID.
 	FollowsRename *ObjectID `json:"followsRename,omitempty"`
+}
+
+// Setter is a field manager that wrote a field, and when.
+type Setter struct {
+	Manager string `json:"manager"`
+	Time    string `json:"time,omitempty"`
+}
+
+func (s Setter) String() string {
+	if s.Time == "" {
+		return s.Manager
+	}
+	return s.Manager + " at " + s.Time
 }
 
 func (c FieldChange) String() string {

@@ -15,7 +15,14 @@ type objWalker struct {
 	saToken bool // a service-account-token Secret: the control plane fills data
 	renamed bool
 	podSpec []string // pod spec path of a workload template kind
+	podPath []string // pod spec path of any kind with one, Pod included
 	isPod   bool
+	// hasEgress: a NetworkPolicy whose desired spec has egress rules (the
+	// server then defaults policyTypes to Ingress and Egress).
+	hasEgress bool
+	// declaredServiceAccount is the live pod spec's serviceAccountName,
+	// which the server copies into the deprecated serviceAccount.
+	declaredServiceAccount any
 	la      any
 	hasLA   bool
 	managed []managedEntry
@@ -46,11 +53,16 @@ func (c *comparer) compareObject(d, l *object, renamed bool) []FieldChange {
 		w.saToken = t == "kubernetes.io/service-account-token"
 	}
 	if ps := podSpecPath(d.id.Group, d.id.Kind); ps != nil {
+		w.podPath = ps
+		w.declaredServiceAccount = mapAt(l.tree, ps...)["serviceAccountName"]
 		if d.id.Kind == "Pod" {
 			w.isPod = true
 		} else {
 			w.podSpec = ps
 		}
+	}
+	if d.id.Group == "networking.k8s.io" && d.id.Kind == "NetworkPolicy" {
+		_, w.hasEgress = mapAt(d.tree, "spec")["egress"]
 	}
 	lt := l.tree
 	if renamed {
@@ -94,8 +106,17 @@ func (w *objWalker) walk(d, l any, hasD, hasL bool) {
 	case !hasD && !hasL:
 		return
 	case hasD && !hasL:
-		if !zeroish(d) {
+		switch dm, isMap := d.(map[string]any); {
+		case !zeroish(d) || w.zeroNotDefault(d):
 			w.add(FieldAdded, Value{}, w.value(d))
+		case isMap:
+			// A block of zero values: one may be a security field
+			// whose default is not zero.
+			for _, k := range sortedFields(dm) {
+				w.push(seg{key: k})
+				w.walk(dm[k], nil, true, false)
+				w.pop()
+			}
 		}
 		return
 	case !hasD && hasL:
@@ -140,9 +161,16 @@ func (w *objWalker) changedIfDifferent(d, l any) {
 	}
 }
 
-// liveOnly handles a value that only the cluster has.
+// liveOnly handles a value that only the cluster has. It is drift when
+// the repository declared it earlier (removed), or when the repository
+// owns it without declaring it (extra): a closed list or map, a security
+// field that is not the Kubernetes default, a field set by hand.
 func (w *objWalker) liveOnly(l any) {
 	if w.ignored() || isEmpty(l) || w.serverAllocated(l) {
+		return
+	}
+	closed, def, hasDef := w.security()
+	if closed && (hasDef && w.isSecurityDefault(l, def) || w.serviceAccountAlias(l)) {
 		return
 	}
 	switch t := l.(type) {
@@ -164,22 +192,83 @@ func (w *objWalker) liveOnly(l any) {
 			switch {
 			case declared:
 				w.add(FieldRemoved, w.value(l), Value{})
-			case w.closedWhenAbsent():
-				w.add(FieldExtra, w.value(l), Value{})
+			case w.closedWhenAbsent(), closed, w.handOwned():
+				w.addExtra(l)
 			}
 			return
 		}
-		if declared || w.closedWhenAbsent() {
+		if declared || w.closedWhenAbsent() || closed {
 			w.compareList(nil, t)
+			return
+		}
+		// An open list: only the items a hand edit added.
+		for j, it := range t {
+			w.push(seg{item: true, index: j, keys: st.keys, value: it, set: st.kind == listSet})
+			if w.handOwned() {
+				w.addExtra(it)
+			}
+			w.pop()
 		}
 	default:
 		switch {
 		case w.declared(), w.renamed && w.inClosedMap():
 			w.add(FieldRemoved, w.value(l), Value{})
-		case w.inClosedMap():
+		case w.inClosedMap(), closed, w.handOwned():
 			w.addExtra(l)
 		}
 	}
+}
+
+// zeroNotDefault reports whether a declared false or 0 whose live field
+// is absent differs from the Kubernetes default there: the server keeps
+// false and 0 in the pointer fields of SecurityPaths, so absent means the
+// default, and allowPrivilegeEscalation: false is not the same as absent.
+func (w *objWalker) zeroNotDefault(d any) bool {
+	switch d.(type) {
+	case bool, int64, float64:
+	default:
+		return false
+	}
+	closed, def, hasDef := w.security()
+	return closed && (!hasDef || !scalarEqual(d, def, false))
+}
+
+// handOwned reports whether a hand-edit manager's managedFields entry owns
+// the current path. Labels and annotations are left out unless
+// Options.StrictMetadata.
+func (w *objWalker) handOwned() bool {
+	if !w.c.opts.StrictMetadata && w.inMetadataMap() {
+		return false
+	}
+	for _, e := range w.managed {
+		if e.handEdit && e.set.lookup(w.path, w.secret) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// inMetadataMap reports whether the current path is in the labels or
+// annotations of the object or of a template in it.
+func (w *objWalker) inMetadataMap() bool {
+	for i := 0; i+1 < len(w.path); i++ {
+		if w.keyAt(i) == "metadata" && (w.keyAt(i+1) == "labels" || w.keyAt(i+1) == "annotations") {
+			return true
+		}
+	}
+	return false
+}
+
+// setters returns the hand-edit managers that own the current path.
+func (w *objWalker) setters() []Setter {
+	var out []Setter
+	for _, e := range w.managed {
+		if e.handEdit && e.set.lookup(w.path, w.secret) != nil {
+			out = append(out, Setter{Manager: e.manager, Time: e.time})
+		}
+	}
+	slices.SortFunc(out, func(a, b Setter) int { return strings.Compare(a.Manager, b.Manager) })
+	return out
 }
 
 // allDeclared reports whether every non-empty value under the live-only
@@ -323,13 +412,17 @@ func (w *objWalker) value(v any) Value {
 }
 
 func (w *objWalker) add(kind ChangeKind, old, new Value) {
-	w.changes = append(w.changes, FieldChange{
+	fc := FieldChange{
 		Path:    pathString(w.path),
 		Pointer: pointerString(w.path),
 		Kind:    kind,
 		Old:     old,
 		New:     new,
-	})
+	}
+	if kind != FieldAdded && len(w.managed) > 0 {
+		fc.SetBy = w.setters()
+	}
+	w.changes = append(w.changes, fc)
 }
 
 func (w *objWalker) addExtra(l any) {
@@ -535,6 +628,10 @@ func (w *objWalker) isQuantity() bool {
 		return true
 	}
 	parent := w.keyAt(n - 2)
+	if w.kind == "HorizontalPodAutoscaler" && parent == "target" {
+		// A metric target's value and averageValue are quantities.
+		return w.path[n-1].key == "value" || w.path[n-1].key == "averageValue"
+	}
 	switch parent {
 	case "limits", "requests":
 		return w.keyAt(n-3) == "resources"

@@ -56,12 +56,35 @@ type Config struct {
 	// Compare declares the differences `envctl compare` expects between
 	// two environments.
 	Compare Compare `yaml:"compare,omitempty"`
+	// Drift tunes what `envctl diff` counts as drift.
+	Drift Drift `yaml:"drift,omitempty"`
 
 	// file and root locate keys for errors found after decoding (Line,
 	// Errorf): the checks of envctl validate run after ParseConfig.
 	file string
 	root *yaml.Node
 }
+
+// Drift tunes the drift model of `envctl diff` (see the README's "What
+// counts as drift").
+type Drift struct {
+	// HandEditManagers are field managers, besides kubectl's imperative
+	// commands, whose writes are hand edits: a field one of them set that
+	// the repository does not declare is drift (e.g. k9s, Lens, a
+	// script's client).
+	HandEditManagers []string `yaml:"handEditManagers,omitempty"`
+	// Appliers are server-side-apply field managers, besides envctl,
+	// kubectl, kustomize-controller and argocd-controller, that apply
+	// this repository: a field one of them applied that left the
+	// repository is drift.
+	Appliers []string `yaml:"appliers,omitempty"`
+	// Metadata is "strict" to make labels and annotations set by hand
+	// drift too; empty (the default) leaves them out.
+	Metadata string `yaml:"metadata,omitempty"`
+}
+
+// DriftMetadataStrict is the one value of drift.metadata.
+const DriftMetadataStrict = "strict"
 
 // Contract binds a ConfigMap or a Secret, by the name its generator or
 // manifest gives it (before kustomize's hash suffix), to JSON Schemas: one
@@ -393,7 +416,30 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	if err := cfg.checkCompare(seen); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkDrift(); err != nil {
+		return nil, err
+	}
 	return &cfg, nil
+}
+
+// checkDrift checks the drift section: a known metadata mode, and
+// manager names that are names.
+func (c *Config) checkDrift() error {
+	d := c.Drift
+	if d.Metadata != "" && d.Metadata != DriftMetadataStrict {
+		return c.Errorf("drift.metadata", "got %q; the one value is %q (labels and annotations set by hand are drift)", d.Metadata, DriftMetadataStrict)
+	}
+	for _, l := range []struct {
+		key   string
+		names []string
+	}{{"drift.handEditManagers", d.HandEditManagers}, {"drift.appliers", d.Appliers}} {
+		for i, m := range l.names {
+			if strings.TrimSpace(m) == "" {
+				return c.Errorf(fmt.Sprintf("%s[%d]", l.key, i), "is empty; name a field manager as metadata.managedFields shows it")
+			}
+		}
+	}
+	return nil
 }
 
 // checkValidation checks the validation sections for what can be told
@@ -645,6 +691,8 @@ func knownKeys(typeName string) []string {
 		t = reflect.TypeOf(IgnoreRule{})
 	case "Compare":
 		t = reflect.TypeOf(Compare{})
+	case "Drift":
+		t = reflect.TypeOf(Drift{})
 	case "Contract":
 		t = reflect.TypeOf(Contract{})
 	case "ContractKey":

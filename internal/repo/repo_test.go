@@ -74,7 +74,7 @@ func TestBadConfigNamesTheFileLineAndKey(t *testing.T) {
 		cfg  string
 		want []string
 	}{
-		{"unknown top-level key", header + "enviroments: []\n", []string{"envctl.yaml:3: enviroments: unknown key (known keys: apiVersion, kind, environments, ignore, crds, contracts, policies, rules, compare)"}},
+		{"unknown top-level key", header + "enviroments: []\n", []string{"envctl.yaml:3: enviroments: unknown key (known keys: apiVersion, kind, environments, ignore, crds, contracts, policies, rules, compare, drift)"}},
 		{"unknown environment key", header + "environments:\n- name: a\n  path: a\n  contxt: x\n", []string{"envctl.yaml:6: contxt: unknown key", "context"}},
 		{"duplicate key", header + "environments:\n- name: a\n  name: b\n  path: a\n", []string{"envctl.yaml:5:", `"name" already defined at line 4`}},
 		{"duplicate environment name", header + "environments:\n- name: a\n  path: a\n- name: a\n  path: a\n", []string{"envctl.yaml:6", "environments[1].name", `duplicate environment name "a"`}},
@@ -86,6 +86,9 @@ func TestBadConfigNamesTheFileLineAndKey(t *testing.T) {
 		{"name unusable as a file name", header + "environments:\n- name: a/b\n  path: a\n", []string{"environments[0].name", "not a valid environment name"}},
 		{"kubeVersion without schemas", header + "environments:\n- name: a\n  path: a\n  kubeVersion: \"1.30\"\n", []string{"envctl.yaml:6: environments[0].kubeVersion: no schemas for Kubernetes version \"1.30\" (available: 1.31,", "1.37)"}},
 		{"kubeVersion that is no version", header + "environments:\n- name: a\n  path: a\n  kubeVersion: latest\n", []string{"envctl.yaml:6: environments[0].kubeVersion:", "is not MAJOR.MINOR"}},
+		{"unknown drift metadata mode", header + "environments:\n- name: a\n  path: a\ndrift:\n  metadata: lax\n", []string{"envctl.yaml:7: drift.metadata:", `got "lax"; the one value is "strict"`}},
+		{"empty drift manager", header + "environments:\n- name: a\n  path: a\ndrift:\n  handEditManagers: [k9s, \"\"]\n", []string{"envctl.yaml:7: drift.handEditManagers[1]: is empty"}},
+		{"unknown drift key", header + "environments:\n- name: a\n  path: a\ndrift:\n  handEditors: [k9s]\n", []string{"envctl.yaml:7: handEditors: unknown key", "handEditManagers"}},
 		{"empty file", "", []string{"envctl.yaml", "empty"}},
 		{"two documents", header + "---\n" + header, []string{"more than one YAML document"}},
 	}
