@@ -29,9 +29,9 @@ type comparer struct {
 	managers []string
 	// handEditors are Options.HandEditManagers or their default.
 	handEditors []string
-	rules    []rule
-	renames  map[renameKey]ObjectID
-	desired  map[key]*object
+	rules       []rule
+	renames     map[renameKey]ObjectID
+	desired     map[key]*object
 	// inventory is Options.Inventory by key, built on first use.
 	inventory map[key]bool
 }

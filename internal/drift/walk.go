@@ -23,12 +23,12 @@ type objWalker struct {
 	// declaredServiceAccount is the live pod spec's serviceAccountName,
 	// which the server copies into the deprecated serviceAccount.
 	declaredServiceAccount any
-	la      any
-	hasLA   bool
-	managed []managedEntry
-	ignores [][]string
-	path    []seg
-	changes []FieldChange
+	la                     any
+	hasLA                  bool
+	managed                []managedEntry
+	ignores                [][]string
+	path                   []seg
+	changes                []FieldChange
 }
 
 func (c *comparer) compareObject(d, l *object, renamed bool) []FieldChange {
