@@ -164,8 +164,10 @@ type managedEntry struct {
 
 // parseManagedFields reads metadata.managedFields. Entries for the status
 // subresource are skipped: they never hold what anyone declared. The
-// scale subresource's are kept for hand edits only (kubectl scale), as
-// the server records them with the main resource's paths.
+// scale subresource's are kept for hand edits only, as the server records
+// them with the main resource's paths; kubectl scale writes them as
+// manager "kubectl" (kubectl 1.32), a name that is also kubectl apply
+// --server-side's, so only there does "kubectl" mean a hand edit.
 func parseManagedFields(v any, appliers, handEditors []string) []managedEntry {
 	list, _ := v.([]any)
 	var out []managedEntry
@@ -187,7 +189,7 @@ func parseManagedFields(v any, appliers, handEditors []string) []managedEntry {
 			operation: op,
 			time:      str(m["time"]),
 			applier:   sub == "" && op == "Apply" && slices.Contains(appliers, name),
-			handEdit:  op == "Update" && slices.Contains(handEditors, name),
+			handEdit:  op == "Update" && (slices.Contains(handEditors, name) || sub == "scale" && name == "kubectl"),
 			set:       parseFieldSet(m["fieldsV1"]),
 		})
 	}

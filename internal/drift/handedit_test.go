@@ -161,18 +161,18 @@ func TestHandEditsAndSecurityFields(t *testing.T) {
 			want: "changed Deployment shop/api\n! spec.minReadySeconds: 30 [k9s] by [k9s at 2026-12-02T10:14:03Z]",
 		},
 		{
-			name:    "kubectl scale of replicas the repository leaves open is drift (scale subresource)",
+			name:    "a hand edit through the scale subresource of replicas the repository leaves open is drift",
 			desired: edit(t, desiredDeployment, "  replicas: 2\n", ""),
 			live: withEntry(t, edit(t, stripLastAppliedOnly(t, liveDeployment), "  replicas: 2\n  revisionHistoryLimit", "  replicas: 9\n  revisionHistoryLimit"),
 				"kubectl-scale", "Update", "scale", when, "      f:spec:\n        f:replicas: {}\n"),
 			want: "changed Deployment shop/api\n! spec.replicas: 9 [kubectl-client-side-apply kubectl-scale] by [kubectl-scale at 2026-12-02T10:14:03Z]",
 		},
 		{
-			name:    "a changed field names the hand edit that changed it",
+			name:    "a changed field names the hand edit that changed it: kubectl scale is manager kubectl on the scale subresource",
 			desired: desiredDeployment,
 			live: withEntry(t, edit(t, liveDeployment, "  replicas: 2\n  revisionHistoryLimit", "  replicas: 9\n  revisionHistoryLimit"),
-				"kubectl-scale", "Update", "scale", when, "      f:spec:\n        f:replicas: {}\n"),
-			want: "changed Deployment shop/api\n~ spec.replicas: 9 → 2 by [kubectl-scale at 2026-12-02T10:14:03Z]",
+				"kubectl", "Update", "scale", when, "      f:spec:\n        f:replicas: {}\n"),
+			want: "changed Deployment shop/api\n~ spec.replicas: 9 → 2 by [kubectl at 2026-12-02T10:14:03Z]",
 		},
 		{
 			name:    "labels and annotations set by hand are not drift by default",

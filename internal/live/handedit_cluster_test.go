@@ -242,3 +242,65 @@ func TestNoFalsePositivesFromTheNewRules(t *testing.T) {
 		})
 	}
 }
+
+// TestKubectlScaleIsAttributed: kubectl scale writes through the scale
+// subresource as manager "kubectl", and the server gives that entry no
+// time. (Of replicas the repository does not
+// declare it leaves no managedFields entry at all, Kubernetes 1.37: such
+// replicas are left to an autoscaler or a person anyway.)
+func TestKubectlScaleIsAttributed(t *testing.T) {
+	c := testcluster.Shared(t)
+	ns := c.Namespace(t, "scale")
+	rendered := render(t, app(ns, nil))
+	apply(t, c, serverSide, rendered)
+	c.Kubectl(t, "-n", ns, "scale", "deployment/api", "--replicas=9")
+	rep := compareOpts(t, c, ns, rendered, drift.Options{}, false)
+	expectDrift(t, rep, "changed Deployment/api [changed:spec.replicas]")
+	if got := strings.Join(setBy(rep), "\n"); got != "spec.replicas by kubectl at no time" {
+		t.Errorf("set by: %s", got)
+	}
+}
+
+func TestAHandRunClientSideApplyOfAnotherManifestIsDrift(t *testing.T) {
+	c := testcluster.Shared(t)
+	ns := c.Namespace(t, "csa")
+	rendered := render(t, app(ns, nil))
+	apply(t, c, clientSide, rendered)
+	// Someone applies their own copy, with a field the repository lacks.
+	hand := strings.Replace(string(rendered), "  replicas: 2\n", "  replicas: 2\n  minReadySeconds: 45\n", 1)
+	apply(t, c, clientSide, []byte(hand))
+	expectDrift(t, compareOpts(t, c, ns, rendered, drift.Options{}, false), "changed Deployment/api [removed:spec.minReadySeconds]")
+}
+
+func TestFieldsAnApplierAppliedThatLeftTheRepositoryAreRemoved(t *testing.T) {
+	c := testcluster.Shared(t)
+	for _, tc := range []struct {
+		manager string
+		opts    drift.Options
+	}{
+		{"kustomize-controller", drift.Options{}},
+		{"argocd-controller", drift.Options{}},
+		{"deploy-bot", drift.Options{FieldManagers: append(append([]string{}, drift.DefaultFieldManagers...), "deploy-bot")}},
+	} {
+		t.Run(tc.manager, func(t *testing.T) {
+			ns := c.Namespace(t, "applier")
+			c.KubectlInput(t, string(render(t, app(ns, nil))), "apply", "-f", "-", "--server-side", "--field-manager="+tc.manager)
+			files := app(ns, nil)
+			files["app.yaml"] = strings.Replace(files["app.yaml"], "          limits: {cpu: \"1\", memory: 2048Mi}\n", "", 1)
+			expectDrift(t, compareOpts(t, c, ns, render(t, files), tc.opts, false), "changed Deployment/api [removed:spec.template.spec.containers[name=api].resources.limits]")
+		})
+	}
+}
+
+func TestADeclaredFalseRemovedByHandIsDrift(t *testing.T) {
+	c := testcluster.Shared(t)
+	ns := c.Namespace(t, "zero")
+	rendered := render(t, hardened(ns))
+	apply(t, c, serverSide, rendered)
+	c.Kubectl(t, "-n", ns, "patch", "deployment", "api", "--type=json", "-p", `[
+		{"op":"remove","path":"/spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation"},
+		{"op":"remove","path":"/spec/template/spec/automountServiceAccountToken"},
+		{"op":"remove","path":"/spec/template/spec/containers/0/securityContext/privileged"}]`)
+	expectDrift(t, compareOpts(t, c, ns, rendered, drift.Options{}, false),
+		"changed Deployment/api [added:spec.template.spec.automountServiceAccountToken added:spec.template.spec.containers[name=api].securityContext.allowPrivilegeEscalation]")
+}
