@@ -39,6 +39,9 @@ type ApplyOptions struct {
 	Deploy       deployFlags
 	Render       renderFlags
 	Cluster      clusterFlags
+
+	// signers are who signed the plan (--plan), as verified.
+	signers []string
 }
 
 // NewCmdApply returns `envctl apply`.
@@ -147,9 +150,14 @@ func runApply(ctx context.Context, opts *ApplyOptions) error {
 	if err != nil {
 		return err
 	}
+	if pinned != nil {
+		if opts.signers, err = verifyApproval(f, envs[0], pinned); err != nil {
+			return err
+		}
+	}
 	if pinned == nil && !dry {
 		for _, e := range envs {
-			if e.Approval == repo.ApprovalRequired {
+			if e.Approval.Required {
 				return fmt.Errorf("%s requires approval (envctl.yaml: approval: required): apply a reviewed plan, envctl plan %s -o FILE, then envctl apply %s --plan FILE", e.Name, e.Name, e.Name)
 			}
 		}
@@ -237,7 +245,7 @@ func applyOne(ctx context.Context, opts *ApplyOptions, src *live.Clusters, rd re
 		if err != nil {
 			return 0, err
 		}
-		req.Meta.PlanID, req.Meta.Planner = pinned.ID, pinned.Planner
+		req.Meta.PlanID, req.Meta.Planner, req.Meta.Signers = pinned.ID, pinned.Planner, opts.signers
 		req.Verify = func(p *deploy.Plan) error {
 			return pinned.Check(rd.Env.Name, rd.Result.YAML, config, cl, p, time.Now(), opts.PlanMaxAge)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/envctl/envctl/internal/atomicwrite"
 	"github.com/envctl/envctl/internal/deploy"
@@ -19,6 +20,7 @@ type PlanOptions struct {
 	Factory *Factory
 	Env     string
 	Output  string
+	SignKey string
 	Deploy  deployFlags
 	Render  renderFlags
 	Cluster clusterFlags
@@ -41,7 +43,10 @@ live object it changes or prunes. envctl apply ENV --plan FILE applies it
 only if none of that moved, and records the plan id in the release. The
 file holds no Secret value (Secret fields are masked, the render is a
 digest), so it can be a pull request's artifact. Its id is a digest of its
-content: an edited plan is refused.`,
+content: an edited plan is refused.
+
+--sign-key KEY signs the plan with an SSH key as it is written, for an
+environment whose approval names signers (see envctl approve).`,
 		Example: `  envctl plan prod -o prod.plan.json
   envctl apply prod --plan prod.plan.json --yes`,
 		Args: exactUsage(1),
@@ -56,6 +61,7 @@ content: an edited plan is refused.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Output, "output", "o", "", "write the plan file here (required)")
+	fl.StringVar(&opts.SignKey, "sign-key", "", "sign the plan with this SSH private key (see envctl approve)")
 	opts.Deploy.register(fl)
 	opts.Render.registerAs(fl, "render-timeout")
 	opts.Cluster.register(fl)
@@ -67,9 +73,26 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	if opts.Output == "" {
 		return usageErrorf("-o FILE is required: the plan file that apply --plan reads")
 	}
+	var signer ssh.Signer
+	if opts.SignKey != "" {
+		pem, err := os.ReadFile(opts.SignKey)
+		if err != nil {
+			return fmt.Errorf("--sign-key: %w", err)
+		}
+		if signer, err = deploy.ParseSigningKey(opts.SignKey, pem); err != nil {
+			return err
+		}
+	}
 	ec, err := opts.Cluster.connectEnv(ctx, f, opts.Env)
 	if err != nil {
 		return err
+	}
+	signerAs := ""
+	if signer != nil {
+		allowed, file := planSigners(f, ec.env.Name)
+		if signerAs, err = signerName(allowed, file, signer.PublicKey()); err != nil {
+			return err
+		}
 	}
 	rendered, err := opts.Render.render(ctx, f, []repo.Environment{ec.env}, nil)
 	if err != nil {
@@ -110,6 +133,11 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 		pf.Planner = user
 		pf.ID = pf.Seal()
 	}
+	if signer != nil {
+		if err := pf.Sign(signer, signerAs); err != nil {
+			return err
+		}
+	}
 	data, err := deploy.EncodePlanFile(pf)
 	if err != nil {
 		return err
@@ -121,6 +149,9 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 		return err
 	}
 	fmt.Fprintf(f.IO.Out, "%s: plan %s written to %s\n", ec.env.Name, pf.ID, opts.Output)
+	if signer != nil {
+		fmt.Fprintf(f.IO.Out, "%s: plan %s signed by %s\n", ec.env.Name, pf.ID, pf.Signatures[0].Signer+" ("+pf.Signatures[0].Key+")")
+	}
 	return nil
 }
 

@@ -34,6 +34,7 @@ Exit codes: 0 success, 1 findings (invalid objects, drift), 2 usage or runtime e
 	})
 	cmd.AddCommand(
 		NewCmdPlan(f, nil),
+		NewCmdApprove(f, nil),
 		NewCmdApply(f, nil),
 		NewCmdHistory(f, nil),
 		NewCmdRollback(f, nil),

@@ -71,6 +71,7 @@ type Meta struct {
 	Description string
 	PlanID      string
 	Planner     string
+	Signers     []string
 }
 
 // Result is what an apply did.
@@ -384,6 +385,7 @@ func execute(ctx context.Context, c *live.Cluster, dyn dynamic.Interface, req Re
 		Description: req.Meta.Description,
 		PlanID:      req.Meta.PlanID,
 		Planner:     req.Meta.Planner,
+		Signers:     req.Meta.Signers,
 		Render:      req.Render,
 	}
 	// The inventory is recorded before the first object is written, so

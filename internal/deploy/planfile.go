@@ -45,6 +45,30 @@ type PlanFile struct {
 	// Previous is the release the plan was made against (0: none).
 	Previous int          `json:"previous"`
 	Steps    []PinnedStep `json:"steps"`
+	// Signatures are reviewers' SSH signatures of the plan (its
+	// SigningPayload). They are not part of the id: signing a plan does
+	// not change what it is.
+	Signatures []PlanSignature `json:"signatures,omitempty"`
+}
+
+// PlanSignature is one SSH signature of a plan, in ssh-keygen -Y sign's
+// armored format. Signer and Key say who signed, for people; apply
+// believes only the signature and the environment's allowed signers.
+type PlanSignature struct {
+	Signer    string `json:"signer,omitempty"`
+	Key       string `json:"key"` // SHA256 fingerprint
+	Signature string `json:"signature"`
+}
+
+// SignatureNamespace binds a plan signature to plans (ssh-keygen -n):
+// a signed commit or file cannot pass for an approved plan.
+const SignatureNamespace = "envctl-plan"
+
+// SigningPayload is the message a reviewer signs: the environment, the
+// id and the whole content's SHA-256, one line, so that `ssh-keygen -Y
+// sign -n envctl-plan` of it is a valid approval too.
+func (pf *PlanFile) SigningPayload() []byte {
+	return []byte(fmt.Sprintf("envctl plan %s %s sha256:%s\n", pf.Environment, pf.ID, pf.digest()))
 }
 
 // Cluster identifies a cluster: its URL can be shared by two clusters
@@ -114,7 +138,7 @@ func (pf *PlanFile) Seal() string { return pf.digest()[:12] }
 // digest is over the whole file but its id.
 func (pf *PlanFile) digest() string {
 	c := *pf
-	c.ID = ""
+	c.ID, c.Signatures = "", nil
 	b, _ := json.Marshal(c)
 	return Digest(b)
 }

@@ -59,6 +59,31 @@ func WritePlan(w io.Writer, p *Plan) error {
 	return err
 }
 
+// WritePlanFile prints a plan file for the reviewer who signs it: where it
+// applies, what it was made from, and every step.
+func WritePlanFile(w io.Writer, pf *PlanFile) error {
+	commit := orDash(pf.Commit)
+	if pf.Dirty {
+		commit += "+dirty"
+	}
+	fmt.Fprintf(w, "plan %s for %s (namespace %s) on %s (kube-system %s)\n", pf.ID, pf.Environment, pf.Namespace, pf.Cluster.Server, pf.Cluster.KubeSystemUID)
+	fmt.Fprintf(w, "  made %s by %s from commit %s, against release %d\n", pf.Created.Format(time.RFC3339), orDash(pf.Planner), commit, pf.Previous)
+	counts := map[Action]int{}
+	for _, s := range pf.Steps {
+		counts[s.Action]++
+		mark := map[Action]string{ActionCreate: "+", ActionChange: "~", ActionPrune: "-"}[s.Action]
+		fmt.Fprintf(w, "  %s %s\n", mark, s.ID)
+		for _, c := range s.Changes {
+			fmt.Fprintf(w, "      %s: %s\n", c.Path, change(c))
+		}
+	}
+	for _, s := range pf.Signatures {
+		fmt.Fprintf(w, "  signed by %s (%s)\n", orDash(s.Signer), s.Key)
+	}
+	_, err := fmt.Fprintf(w, "%s: %d to create, %d to change, %d to prune\n", pf.Environment, counts[ActionCreate], counts[ActionChange], counts[ActionPrune])
+	return err
+}
+
 // Totals is a plan's one-line summary.
 func Totals(p *Plan) string {
 	parts := []string{
@@ -105,6 +130,7 @@ type HistoryEntry struct {
 	Description string    `json:"description,omitempty"`
 	PlanID      string    `json:"planID,omitempty"`
 	Planner     string    `json:"planner,omitempty"`
+	Signers     []string  `json:"signers,omitempty"`
 	Objects     int       `json:"objects"`
 	Created     int       `json:"created"`
 	Changed     int       `json:"changed"`
@@ -117,7 +143,7 @@ func Entries(rels []*Release) []HistoryEntry {
 	out := make([]HistoryEntry, 0, len(rels))
 	for _, r := range rels {
 		e := HistoryEntry{Revision: r.Revision, Status: r.Status, Started: r.Started, User: r.User, Commit: r.Commit, Dirty: r.Dirty,
-			Version: r.Version, Description: r.Description, PlanID: r.PlanID, Planner: r.Planner, Created: r.Created, Changed: r.Changed, Pruned: r.Pruned, Error: r.Error}
+			Version: r.Version, Description: r.Description, PlanID: r.PlanID, Planner: r.Planner, Signers: r.Signers, Created: r.Created, Changed: r.Changed, Pruned: r.Pruned, Error: r.Error}
 		for _, it := range r.Inventory {
 			if !it.Retained {
 				e.Objects++
@@ -172,6 +198,9 @@ func (historyText) Print(w io.Writer, es []HistoryEntry) error {
 			desc += " (plan " + e.PlanID
 			if e.Planner != "" && e.Planner != e.User {
 				desc += " by " + e.Planner
+			}
+			if len(e.Signers) > 0 {
+				desc += ", signed by " + strings.Join(e.Signers, ", ")
 			}
 			desc += ")"
 		}

@@ -90,6 +90,9 @@ type Release struct {
 	// Planner who made it.
 	PlanID  string `json:"planID,omitempty"`
 	Planner string `json:"planner,omitempty"`
+	// Signers are who approved the plan: the allowed signers whose
+	// signatures apply verified.
+	Signers []string `json:"signers,omitempty"`
 	// Error is why a failed release failed.
 	Error string `json:"error,omitempty"`
 	// Counts of what the apply did.

@@ -284,8 +284,10 @@ type Environment struct {
 	// Ignore adds drift ignore rules for this environment only.
 	Ignore []IgnoreRule `yaml:"ignore,omitempty"`
 	// Approval "required" makes envctl apply refuse to deploy the
-	// environment without a reviewed plan (apply --plan).
-	Approval string `yaml:"approval,omitempty"`
+	// environment without a reviewed plan (apply --plan); {required:
+	// true, signers: FILE} also requires the plan to be signed by a key
+	// of that allowed-signers file.
+	Approval Approval `yaml:"approval,omitempty"`
 	// KubeVersion is the Kubernetes version of the environment's cluster
 	// ("1.36", "v1.36" or "1.36.3"): validate checks the environment
 	// against its schemas unless --kube-version says otherwise.
@@ -294,8 +296,54 @@ type Environment struct {
 	line int
 }
 
-// ApprovalRequired is Environment.Approval's one value.
+// ApprovalRequired is the short form of approval: {required: true}.
 const ApprovalRequired = "required"
+
+// Approval is how an environment's changes are approved: written
+// "approval: required", or "approval: {required: true, signers: FILE}".
+type Approval struct {
+	// Required: envctl apply deploys only a reviewed plan.
+	Required bool `yaml:"required"`
+	// Signers is an allowed-signers file (ssh-keygen's format), relative
+	// to the repository root in envctl.yaml and absolute once loaded: the
+	// plan must carry a signature by one of its keys.
+	Signers string `yaml:"signers,omitempty"`
+
+	// problem is what was wrong with the YAML, reported with its line by
+	// ParseConfig (an UnmarshalYAML error has no line).
+	problem string
+}
+
+// UnmarshalYAML reads both forms, strictly.
+func (a *Approval) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Value == ApprovalRequired {
+			a.Required = true
+		} else {
+			a.problem = fmt.Sprintf("got %q; write %q (apply only a reviewed plan) or {required: true, signers: FILE}", n.Value, ApprovalRequired)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			switch k := n.Content[i].Value; k {
+			case "required":
+				if err := n.Content[i+1].Decode(&a.Required); err != nil {
+					a.problem = "required: want true or false"
+				}
+			case "signers":
+				a.Signers = n.Content[i+1].Value
+			default:
+				a.problem = fmt.Sprintf("%s: unknown key (known keys: required, signers)", k)
+			}
+		}
+		if a.problem == "" && a.Signers != "" && !a.Required {
+			a.problem = "signers needs required: true"
+		}
+	default:
+		a.problem = "want required, or a mapping {required: true, signers: FILE}"
+	}
+	return nil
+}
 
 // ConfigError is a problem in envctl.yaml, located by file, line and key so
 // the user can go straight to it.
@@ -389,9 +437,12 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 				Msg: fmt.Sprintf("%q is not a valid environment name (letters, digits, '-', '_' and '.'; it is used as a file name)", e.Name)}
 		case e.Path == "":
 			return nil, &ConfigError{File: file, Line: e.line, Key: key + ".path", Msg: "is required"}
-		case e.Approval != "" && e.Approval != ApprovalRequired:
-			return nil, &ConfigError{File: file, Line: e.line, Key: key + ".approval",
-				Msg: fmt.Sprintf("got %q; the one value is %q (apply only a reviewed plan)", e.Approval, ApprovalRequired)}
+		case e.Approval.problem != "":
+			line := e.line
+			if envNodes != nil && i < len(envNodes.Content) {
+				line = keyLine(envNodes.Content[i], "approval")
+			}
+			return nil, &ConfigError{File: file, Line: line, Key: key + ".approval", Msg: e.Approval.problem}
 		}
 		if e.KubeVersion != "" {
 			// Checked here, where the line is known, rather than when

@@ -78,6 +78,16 @@ func Open(fsys filesys.FileSystem, root string) (*Repo, error) {
 				Msg: fmt.Sprintf("directory %q of environment %q holds no kustomization (%s)", e.Path, e.Name, strings.Join(konfig.RecognizedKustomizationFileNames(), ", "))}
 		}
 		e.Path = dir
+		if s := e.Approval.Signers; s != "" {
+			if !filepath.IsAbs(s) {
+				s = filepath.Join(root, s)
+			}
+			if !fsys.Exists(s) {
+				return nil, &ConfigError{File: cfgPath, Line: e.line, Key: fmt.Sprintf("environments[%d].approval.signers", i),
+					Msg: fmt.Sprintf("allowed-signers file %q does not exist", e.Approval.Signers)}
+			}
+			e.Approval.Signers = s
+		}
 		r.envs = append(r.envs, e)
 	}
 	return r, nil

@@ -142,3 +142,15 @@ func Sops(tb testing.TB) string {
 	}
 	return path
 }
+
+// SSHKeygen returns the path of OpenSSH's ssh-keygen (Debian package
+// openssh-client), against which envctl's SSH signatures are checked both
+// ways.
+func SSHKeygen(tb testing.TB) string {
+	tb.Helper()
+	path, err := exec.LookPath("ssh-keygen")
+	if err != nil {
+		missing(tb, "ssh-keygen is not installed; run: apt-get install openssh-client")
+	}
+	return path
+}
