@@ -81,6 +81,9 @@ type Plan struct {
 	History []*Release `json:"-"`
 	// Warnings are the server's, from a dry run.
 	Warnings []Warning `json:"warnings,omitempty"`
+	// Rollout is which workloads the apply rolls and why, and which read
+	// changed configuration by a fixed name.
+	Rollout *drift.Rollout `json:"rollout,omitempty"`
 }
 
 // Count returns how many steps have action a.
@@ -249,6 +252,7 @@ func MakePlan(ctx context.Context, c *live.Cluster, t Target, desired []*yaml.RN
 	if err != nil {
 		return nil, err
 	}
+	p.Rollout = rep.Rollout
 	results := map[drift.ObjectID]*drift.ObjectResult{}
 	for i := range rep.Objects {
 		results[keyOf(rep.Objects[i].ID)] = &rep.Objects[i]

@@ -45,6 +45,8 @@ type PlanFile struct {
 	// Previous is the release the plan was made against (0: none).
 	Previous int          `json:"previous"`
 	Steps    []PinnedStep `json:"steps"`
+	// Rollout is the plan's rollout impact, for the reviewer.
+	Rollout *drift.Rollout `json:"rollout,omitempty"`
 	// Signatures are reviewers' SSH signatures of the plan (its
 	// SigningPayload). They are not part of the id: signing a plan does
 	// not change what it is.
@@ -121,6 +123,7 @@ func NewPlanFile(p *Plan, render []byte, config []byte, commit string, dirty boo
 	if p.Previous != nil {
 		pf.Previous = p.Previous.Revision
 	}
+	pf.Rollout = p.Rollout
 	for _, s := range p.Steps {
 		switch s.Action {
 		case ActionCreate, ActionChange, ActionPrune:

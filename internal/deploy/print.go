@@ -55,6 +55,9 @@ func WritePlan(w io.Writer, p *Plan) error {
 			fmt.Fprintf(w, "      rolls %s\n", strings.Join(names, ", "))
 		}
 	}
+	if err := drift.WriteRollout(w, p.Rollout); err != nil {
+		return err
+	}
 	_, err := fmt.Fprintf(w, "%s: %s\n", p.Environment, Totals(p))
 	return err
 }
@@ -76,6 +79,9 @@ func WritePlanFile(w io.Writer, pf *PlanFile) error {
 		for _, c := range s.Changes {
 			fmt.Fprintf(w, "      %s: %s\n", c.Path, change(c))
 		}
+	}
+	if err := drift.WriteRollout(w, pf.Rollout); err != nil {
+		return err
 	}
 	for _, s := range pf.Signatures {
 		fmt.Fprintf(w, "  signed by %s (%s)\n", orDash(s.Signer), s.Key)

@@ -89,7 +89,9 @@ func Compare(desired, live []*yaml.RNode, opts Options) (*Report, error) {
 	if opts.Selector != nil || opts.Inventory != nil {
 		results = append(results, c.orphans(lObjs, p.consumed, p.kept, desiredByKey, liveByKey)...)
 	}
-	return finishReport(opts.Environment, results), nil
+	rep := finishReport(opts.Environment, results)
+	rep.Rollout = rolloutImpact(&Report{Objects: applied(rep.Objects)}, desiredByKey)
+	return rep, nil
 }
 
 // newComparer prepares what every object's comparison shares: the field
@@ -411,6 +413,27 @@ func (c *comparer) removed(lObjs []*object, consumed map[key]bool, kept []*objec
 			}
 		}
 		out = append(out, res)
+	}
+	return out
+}
+
+// applied is what applying the repository changes of results: extra
+// fields stay (apply does not remove another manager's fields), so they
+// roll nothing.
+func applied(results []ObjectResult) []ObjectResult {
+	out := make([]ObjectResult, 0, len(results))
+	for _, r := range results {
+		var kept []FieldChange
+		for _, c := range r.Changes {
+			if c.Kind != FieldExtra {
+				kept = append(kept, c)
+			}
+		}
+		if len(kept) == 0 && r.Renamed == nil && r.Status == StatusChanged {
+			continue
+		}
+		r.Changes = kept
+		out = append(out, r)
 	}
 	return out
 }

@@ -70,6 +70,17 @@ func (p textPrinter) Print(w io.Writer, reports []*Report) error {
 	return bw.Flush()
 }
 
+// WriteRollout prints a rollout impact as the text report does (for
+// plans, which print their own steps).
+func WriteRollout(w io.Writer, r *Rollout) error {
+	if r.Empty() {
+		return nil
+	}
+	bw := bufio.NewWriter(w)
+	textPrinter{}.rollout(bw, r)
+	return bw.Flush()
+}
+
 // rollout prints the rollout impact: the workloads that roll and why,
 // then those that need attention.
 func (p textPrinter) rollout(w *bufio.Writer, r *Rollout) {
