@@ -135,6 +135,18 @@ func (s *Set) Namespaced(apiVersion, kind string) (namespaced, known bool) {
 	return *e.kind.Namespaced, true
 }
 
+// Resource returns the resource that serves apiVersion/kind
+// ("deployments") and whether it is namespaced; ok is false when the
+// version has no such kind or the kind is only a subresource's body
+// (Scale, Eviction), which no RBAC rule on a resource of its own names.
+func (s *Set) Resource(apiVersion, kind string) (resource string, namespaced, ok bool) {
+	e, found := s.kinds[gvk{apiVersion, kind}]
+	if !found || e.kind.Resource == "" || e.kind.Namespaced == nil {
+		return "", false, false
+	}
+	return e.kind.Resource, *e.kind.Namespaced, true
+}
+
 // Schema returns the compiled schema of apiVersion/kind; found is false
 // (and the error nil) when the version has no such kind. Each kind is
 // compiled once, on first use; later calls (from any goroutine) return
