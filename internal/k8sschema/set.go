@@ -45,6 +45,9 @@ type Kind struct {
 	// NamespacedKnown is false for kinds that are not resources
 	// (DeleteOptions, ...).
 	Namespaced, NamespacedKnown bool
+	// Resource is the resource that serves the kind ("deployments");
+	// empty for kinds that are not resources (see Set.Resource).
+	Resource string
 }
 
 // ErrUnknownKind is returned (wrapped) by Validate for an apiVersion/kind
@@ -109,7 +112,7 @@ func (s *Set) Strict() bool { return s.strict }
 func (s *Set) Kinds() []Kind {
 	out := make([]Kind, 0, len(s.b.Kinds))
 	for _, k := range s.b.Kinds {
-		kk := Kind{APIVersion: k.APIVersion(), Kind: k.Kind}
+		kk := Kind{APIVersion: k.APIVersion(), Kind: k.Kind, Resource: k.Resource}
 		if k.Namespaced != nil {
 			kk.Namespaced, kk.NamespacedKnown = *k.Namespaced, true
 		}
