@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/envctl/envctl/internal/manifest"
 )
@@ -120,5 +122,62 @@ func TestDriftJobKustomizationBuilds(t *testing.T) {
 	}
 	if ed, _ := spec.Pipe(yaml.Lookup("volumes", "[name=tmp]", "emptyDir")); ed == nil {
 		t.Error("the tmp volume is not an emptyDir")
+	}
+}
+
+// The drift workflow keeps the promises its header makes: every action
+// pinned by commit, checkout without persisted credentials, the clusters
+// read by one envctl diff, and no action run while the kubeconfig exists.
+func TestDriftWorkflow(t *testing.T) {
+	root, _ := filepath.Abs("../..")
+	data, err := os.ReadFile(filepath.Join(root, ".github", "workflows", "drift.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				Name string            `json:"name"`
+				Uses string            `json:"uses"`
+				Run  string            `json:"run"`
+				With map[string]any    `json:"with"`
+				Env  map[string]string `json:"env"`
+			} `json:"steps"`
+		} `json:"jobs"`
+	}
+	if err := sigsyaml.Unmarshal(data, &wf); err != nil {
+		t.Fatal(err)
+	}
+	pinned := regexp.MustCompile(`^[\w.-]+/[\w.-]+@[0-9a-f]{40}$`)
+	diffRun := regexp.MustCompile(`envctl"? diff`)
+	for name, job := range wf.Jobs {
+		diffs, written := 0, false
+		for i, s := range job.Steps {
+			if s.Uses != "" {
+				if !pinned.MatchString(s.Uses) {
+					t.Errorf("%s: step %d uses %s: not pinned by commit", name, i, s.Uses)
+				}
+				if strings.HasPrefix(s.Uses, "actions/checkout@") && s.With["persist-credentials"] != false {
+					t.Errorf("%s: checkout without persist-credentials: false", name)
+				}
+				if written {
+					t.Errorf("%s: step %d (%s) runs while the kubeconfig exists", name, i, s.Uses)
+				}
+			}
+			if strings.Contains(s.Run, "> \"$RUNNER_TEMP/kubeconfig\"") {
+				written = true
+			}
+			if strings.Contains(s.Run, "rm -f \"$RUNNER_TEMP/kubeconfig\"") {
+				written = false
+			}
+			n := len(diffRun.FindAllString(s.Run, -1))
+			diffs += n
+			if n > 0 && (!strings.Contains(s.Run, "--report junit=") || !strings.Contains(s.Run, "--report markdown=")) {
+				t.Errorf("%s: envctl diff does not write both the JUnit and the markdown report", name)
+			}
+		}
+		if diffs != 1 {
+			t.Errorf("%s: %d envctl diff runs, want 1 (the clusters read once)", name, diffs)
+		}
 	}
 }
