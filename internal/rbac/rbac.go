@@ -13,9 +13,9 @@ import (
 	"github.com/envctl/envctl/internal/live"
 )
 
-// Verbs are the only verbs granted: what a LIST, and a GET of one object,
+// verbs are the only verbs granted: what a LIST, and a GET of one object,
 // need. No watch: diff reads once.
-var Verbs = []string{"get", "list"}
+var verbs = []string{"get", "list"}
 
 // ServiceAccount is the subject the bindings grant to.
 type ServiceAccount struct {

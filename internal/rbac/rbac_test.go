@@ -64,13 +64,17 @@ func TestGoldenExampleEnvironments(t *testing.T) {
 		cases[e.Name] = []Environment{e}
 	}
 	for name, in := range cases {
+		args := name
+		if name == "all" {
+			args = "--all"
+		}
 		t.Run(name, func(t *testing.T) {
 			g, err := For(in, Options{ServiceAccount: driftSA, CRDs: crds})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var b bytes.Buffer
-			if err := Write(&b, g, "envctl rbac "+name); err != nil {
+			if err := Write(&b, g, "envctl rbac "+args+" --service-account "+driftSA.String()); err != nil {
 				t.Fatal(err)
 			}
 			checkLeastPrivilege(t, b.Bytes())

@@ -9,10 +9,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Name is the name of every Role, ClusterRole and binding For's grant
-// writes for sa: one name to find them by, and a ClusterRole name that
-// two service accounts of the same name in different namespaces share
-// only if they share the grant's command too.
+// Name is the name of every Role, ClusterRole and binding Write writes
+// for sa: one name to find them all by. Two service accounts of the same
+// name in different namespaces would share the ClusterRole's name, so
+// give such accounts different names.
 func Name(sa ServiceAccount) string { return sa.Name + "-reader" }
 
 type object struct {
@@ -54,7 +54,7 @@ func rules(rs []Resource) []rule {
 	var out []rule
 	for _, r := range rs {
 		if len(out) == 0 || out[len(out)-1].APIGroups[0] != r.Group {
-			out = append(out, rule{APIGroups: []string{r.Group}, Verbs: Verbs})
+			out = append(out, rule{APIGroups: []string{r.Group}, Verbs: verbs})
 		}
 		last := &out[len(out)-1]
 		last.Resources = append(last.Resources, r.Resource)
