@@ -22,9 +22,9 @@ type RBACOptions struct {
 	Args           []string
 	All            bool
 	ServiceAccount string
-	Namespace      string
 	ReleaseHistory bool
 	Render         renderFlags
+	Cluster        clusterFlags
 }
 
 // NewCmdRBAC returns `envctl rbac`.
@@ -57,9 +57,13 @@ user.
 Kinds are mapped to resources offline: built-in kinds from the Kubernetes
 API (the environment's kubeVersion in envctl.yaml first, then every version
 envctl knows), custom resources from a CustomResourceDefinition in the
-render or under envctl.yaml's crds:. A kind neither knows is an error. No
-cluster is contacted and no secret is decrypted: only kinds and namespaces
-matter, so SOPS sources render with placeholders and no key is needed.
+render or under envctl.yaml's crds:. A kind neither knows is an error,
+unless a kubectl connection flag (--context, --kubeconfig, --server,
+--token) is given: then, for those kinds only, the environment's cluster
+is asked (API discovery, read only). Otherwise no cluster is contacted.
+-n gives the namespace of environments that set none in envctl.yaml, as
+for diff. No secret is ever decrypted: only kinds and namespaces matter,
+so SOPS sources render with placeholders and no key is needed.
 
 Regenerate and apply the output when an environment starts rendering a new
 kind or namespace; until then diff reports that kind as forbidden (exit 2).
@@ -68,7 +72,10 @@ Every object is named NAME-reader after the service account.`,
   envctl rbac --all > deploy/drift-job/rbac.yaml
 
   # For a CI service account that checks staging only
-  envctl rbac staging --service-account ci/drift-checker | kubectl apply -f -`,
+  envctl rbac staging --service-account ci/drift-checker | kubectl apply -f -
+
+  # Custom resources whose CRD is not in the repository: ask the cluster
+  envctl rbac prod --context prod-admin`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = args
 			if runF != nil {
@@ -81,11 +88,11 @@ Every object is named NAME-reader after the service account.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.All, "all", false, "grant what diff needs for every registered environment")
 	fl.StringVar(&opts.ServiceAccount, "service-account", defaultDriftServiceAccount, "the service account (NAMESPACE/NAME) the bindings grant to")
-	fl.StringVarP(&opts.Namespace, "namespace", "n", "", "default namespace of the environments (default: each environment's namespace from envctl.yaml), as diff -n")
 	fl.BoolVar(&opts.ReleaseHistory, "release-history", false, "grant get and list on Secrets in each environment's namespace even where it renders none, so diff reads envctl apply's release history")
 	opts.Render.register(fl)
 	// Only kinds and namespaces are needed: never decrypt.
 	_ = fl.MarkHidden("no-decrypt")
+	opts.Cluster.register(fl)
 	return cmd
 }
 
@@ -124,13 +131,22 @@ func runRBAC(ctx context.Context, opts *RBACOptions) error {
 		if err != nil {
 			return fmt.Errorf("%s: parsing the rendered objects: %w", rd.Env.Name, err)
 		}
-		ns := rd.Env.Namespace
-		if opts.Namespace != "" {
-			ns = opts.Namespace
-		}
-		in[i] = rbac.Environment{Name: rd.Env.Name, Namespace: ns, KubeVersion: rd.Env.KubeVersion, Objects: objs}
+		// -n wins over envctl.yaml, as for diff (clusterFlags.target).
+		t := opts.Cluster.target(rd.Env)
+		in[i] = rbac.Environment{Name: rd.Env.Name, Namespace: t.Namespace, Context: t.Context, KubeVersion: rd.Env.KubeVersion, Objects: objs}
 	}
-	g, err := rbac.For(in, rbac.Options{ServiceAccount: sa, CRDs: crds, ReleaseHistory: opts.ReleaseHistory})
+	ropts := rbac.Options{ServiceAccount: sa, CRDs: crds, ReleaseHistory: opts.ReleaseHistory}
+	// A flag that names a cluster (not -n, which only says where objects
+	// go) lets the kinds nothing offline knows be asked about there.
+	o := opts.Cluster.Overrides
+	if opts.Cluster.Kubeconfig != "" || opts.Cluster.InCluster || o.CurrentContext != "" || o.ClusterInfo.Server != "" || o.AuthInfo.Token != "" {
+		src, err := opts.Cluster.source()
+		if err != nil {
+			return err
+		}
+		ropts.Discover = rbac.Discovery(ctx, src)
+	}
+	g, err := rbac.For(in, ropts)
 	if err != nil {
 		return err
 	}
@@ -153,8 +169,11 @@ func rbacCommand(opts *RBACOptions) string {
 	}
 	parts = append(parts, opts.Args...)
 	parts = append(parts, "--service-account", opts.ServiceAccount)
-	if opts.Namespace != "" {
-		parts = append(parts, "-n", opts.Namespace)
+	if c := opts.Cluster.Overrides.CurrentContext; c != "" {
+		parts = append(parts, "--context", c)
+	}
+	if ns := opts.Cluster.Overrides.Context.Namespace; ns != "" {
+		parts = append(parts, "-n", ns)
 	}
 	if opts.ReleaseHistory {
 		parts = append(parts, "--release-history")

@@ -45,6 +45,9 @@ type Environment struct {
 	// Namespace is where objects that set none go, and where diff reads
 	// the release history.
 	Namespace string
+	// Context is the kube context of the environment's cluster, for
+	// Options.Discover.
+	Context string
 	// KubeVersion is the environment's Kubernetes version from
 	// envctl.yaml, whose API paths map its kinds first ("" is the newest).
 	KubeVersion string
@@ -64,6 +67,10 @@ type Options struct {
 	// whatever their labels). Without it, and without rendered Secrets,
 	// diff finds orphans by the environment's selector labels.
 	ReleaseHistory bool
+	// Discover, if set, maps a kind that neither the Kubernetes API paths
+	// nor a CRD of the render or repository know, by asking env's
+	// cluster (API discovery); nil keeps For offline.
+	Discover func(env Environment, gvk schema.GroupVersionKind) (r Resource, namespaced bool, err error)
 }
 
 // Resource is a group and resource, as RBAC rules name them.
@@ -114,6 +121,9 @@ func For(envs []Environment, opts Options) (*Grant, error) {
 		m, err := newMapper(e.KubeVersion, crdIndex(e.Objects), repoCRDs)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", e.Name, err)
+		}
+		if opts.Discover != nil {
+			m.discover = func(gvk schema.GroupVersionKind) (Resource, bool, error) { return opts.Discover(e, gvk) }
 		}
 		// The same query diff makes, so that the grant is what diff reads.
 		q := live.QueryFor(e.Objects, e.Namespace, nil)
@@ -183,6 +193,7 @@ type mapper struct {
 	versions []string // the environment's version first, then newest to oldest
 	rendered map[schema.GroupKind]crd
 	repo     map[schema.GroupKind]crd
+	discover func(schema.GroupVersionKind) (Resource, bool, error)
 }
 
 func newMapper(kubeVersion string, rendered, repo map[schema.GroupKind]crd) (*mapper, error) {
@@ -246,6 +257,9 @@ func (m *mapper) resource(gvk schema.GroupVersionKind) (Resource, bool, error) {
 			}
 		}
 	}
+	if m.discover != nil {
+		return m.discover(gvk)
+	}
 	vs := k8sschema.Versions()
 	return Resource{}, false, &UnknownKindError{APIVersion: av, Kind: gvk.Kind, Versions: vs[0] + " to " + vs[len(vs)-1]}
 }
@@ -258,7 +272,7 @@ type UnknownKindError struct {
 }
 
 func (e *UnknownKindError) Error() string {
-	return fmt.Sprintf("%s %s: not a resource of Kubernetes %s, and no CustomResourceDefinition in the render or in envctl.yaml's crds: defines it (add its CRD to crds:)", e.APIVersion, e.Kind, e.Versions)
+	return fmt.Sprintf("%s %s: not a resource of Kubernetes %s, and no CustomResourceDefinition in the render or in envctl.yaml's crds: defines it (add its CRD to crds:, or pass --context to ask the cluster)", e.APIVersion, e.Kind, e.Versions)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -220,7 +221,7 @@ metadata: {name: cfg, namespace: other}
 		{
 			name: "a kind nothing defines is an error that says where to add its CRD",
 			envs: []Environment{{Name: "dev", Namespace: "app", Objects: parse(t, "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n")}},
-			err:  "dev: example.com/v1 Widget: not a resource of Kubernetes 1.31 to 1.37, and no CustomResourceDefinition in the render or in envctl.yaml's crds: defines it (add its CRD to crds:)",
+			err:  "dev: example.com/v1 Widget: not a resource of Kubernetes 1.31 to 1.37, and no CustomResourceDefinition in the render or in envctl.yaml's crds: defines it (add its CRD to crds:, or pass --context to ask the cluster)",
 		},
 		{
 			name: "a subresource's body is not a resource",
@@ -274,6 +275,24 @@ func join(rs []Resource) string {
 		}
 	}
 	return strings.Join(s, ",")
+}
+
+func TestDiscoverMapsOnlyWhatNothingOfflineKnows(t *testing.T) {
+	var asked []string
+	opts := Options{ServiceAccount: driftSA, Discover: func(e Environment, gvk schema.GroupVersionKind) (Resource, bool, error) {
+		asked = append(asked, e.Name+":"+gvk.Kind)
+		return Resource{Group: gvk.Group, Resource: "widgets"}, false, nil
+	}}
+	g, err := For([]Environment{{Name: "dev", Namespace: "app", Objects: parse(t, "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")}}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(asked, ",") != "dev:Widget" {
+		t.Errorf("asked the cluster about %v, want only dev:Widget", asked)
+	}
+	if j := join(g.Cluster); j != "example.com/widgets" {
+		t.Errorf("cluster = %s", j)
+	}
 }
 
 func TestUnknownKindErrorIsTyped(t *testing.T) {
