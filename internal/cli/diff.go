@@ -28,6 +28,7 @@ type DiffOptions struct {
 	Rev     string
 	MaxSize sizeFlag
 	Output  string
+	Reports []string
 	Render  renderFlags
 	Cluster clusterFlags
 }
@@ -75,12 +76,19 @@ which read a changed ConfigMap by a fixed name). An environment whose
 inputs are the same at REF is reported unchanged without a second render.
 Exit codes: 0 no change, 1 changes, 2 could not compare.
 
+--report FORMAT=FILE writes the same report in another format to FILE as
+well, from the same comparison (the cluster is read once); repeat it for
+more files. Each file is written whole, also when there is drift.
+
 Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
 		Example: `  # Compare staging with its cluster
   envctl diff staging
 
   # Every environment, as a JUnit report for CI
   envctl diff --all -o junit > drift.xml
+
+  # One read of the clusters, three reports: text on stdout, JUnit and markdown files
+  envctl diff --all --report junit=drift.xml --report markdown=drift.md
 
   # Against a snapshot instead of a cluster
   envctl snapshot staging -o staging-live.yaml
@@ -106,6 +114,7 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
 	fl.IntVar(&opts.Release, "release", 0, "compare the cluster with this release's stored render (envctl history) instead of the repository's")
 	fl.StringVar(&opts.Rev, "rev", "", "compare with the render at this git revision instead of a cluster (offline)")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, markdown or junit")
+	fl.StringArrayVar(&opts.Reports, "report", nil, "also write the report as FORMAT to FILE (FORMAT=FILE, repeatable), from the same comparison")
 	registerMaxInputSize(fl, &opts.MaxSize, "a --live file")
 	// Fails only for a flag that does not exist; -o is defined just above.
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(drift.Formats(), cobra.ShellCompDirectiveNoFileComp))
@@ -119,6 +128,16 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	printer, err := drift.NewPrinter(opts.Output, drift.WriteOptions{Color: report.Color(f.IO.Out, opts.Output)})
 	if err != nil {
 		return usageErrorf("%w", err)
+	}
+	files, err := report.ParseFileReports(opts.Reports, drift.Formats())
+	if err != nil {
+		return usageErrorf("%w", err)
+	}
+	// Files are never coloured: they are read by CI, not a terminal.
+	if printer, err = report.Tee(printer, files, func(format string) (report.Printer[[]*drift.Report], error) {
+		return drift.NewPrinter(format, drift.WriteOptions{})
+	}); err != nil {
+		return err
 	}
 	if opts.Rev != "" {
 		if len(opts.Live) > 0 || opts.Release != 0 {

@@ -45,6 +45,7 @@ Exit codes: 0 success, 1 findings (invalid objects, drift), 2 usage or runtime e
 		NewCmdDiff(f, nil),
 		NewCmdCompare(f, nil),
 		NewCmdSnapshot(f, nil),
+		NewCmdRBAC(f, nil),
 		NewCmdValidate(f, nil),
 		NewCmdSecrets(f),
 		NewCmdVersion(f),

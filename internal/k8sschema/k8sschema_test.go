@@ -465,6 +465,35 @@ func TestNamespaced(t *testing.T) {
 	}
 }
 
+func TestResource(t *testing.T) {
+	for _, v := range Versions() {
+		s, err := Load(v, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			apiVersion, kind, resource string
+			namespaced, ok             bool
+		}{
+			{"apps/v1", "Deployment", "deployments", true, true},
+			{"v1", "Endpoints", "endpoints", true, true}, // a plural no rule guesses
+			{"networking.k8s.io/v1", "Ingress", "ingresses", true, true},
+			{"networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", true, true},
+			{"v1", "Namespace", "namespaces", false, true},
+			{"apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", false, true},
+			{"autoscaling/v1", "Scale", "", false, false}, // only a subresource's body
+			{"policy/v1", "Eviction", "", false, false},
+			{"v1", "DeleteOptions", "", false, false},
+			{"monitoring.coreos.com/v1", "ServiceMonitor", "", false, false},
+		} {
+			r, ns, ok := s.Resource(c.apiVersion, c.kind)
+			if r != c.resource || ns != c.namespaced || ok != c.ok {
+				t.Errorf("%s: Resource(%s, %s) = %q, %v, %v; want %q, %v, %v", v, c.apiVersion, c.kind, r, ns, ok, c.resource, c.namespaced, c.ok)
+			}
+		}
+	}
+}
+
 func TestEveryKindCompiles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles every kind of every version")

@@ -45,6 +45,9 @@ type Kind struct {
 	// NamespacedKnown is false for kinds that are not resources
 	// (DeleteOptions, ...).
 	Namespaced, NamespacedKnown bool
+	// Resource is the resource that serves the kind ("deployments");
+	// empty for kinds that are not resources (see Set.Resource).
+	Resource string
 }
 
 // ErrUnknownKind is returned (wrapped) by Validate for an apiVersion/kind
@@ -109,7 +112,7 @@ func (s *Set) Strict() bool { return s.strict }
 func (s *Set) Kinds() []Kind {
 	out := make([]Kind, 0, len(s.b.Kinds))
 	for _, k := range s.b.Kinds {
-		kk := Kind{APIVersion: k.APIVersion(), Kind: k.Kind}
+		kk := Kind{APIVersion: k.APIVersion(), Kind: k.Kind, Resource: k.Resource}
 		if k.Namespaced != nil {
 			kk.Namespaced, kk.NamespacedKnown = *k.Namespaced, true
 		}
@@ -133,6 +136,18 @@ func (s *Set) Namespaced(apiVersion, kind string) (namespaced, known bool) {
 		return false, false
 	}
 	return *e.kind.Namespaced, true
+}
+
+// Resource returns the resource that serves apiVersion/kind
+// ("deployments") and whether it is namespaced; ok is false when the
+// version has no such kind or the kind is only a subresource's body
+// (Scale, Eviction), which no RBAC rule on a resource of its own names.
+func (s *Set) Resource(apiVersion, kind string) (resource string, namespaced, ok bool) {
+	e, found := s.kinds[gvk{apiVersion, kind}]
+	if !found || e.kind.Resource == "" || e.kind.Namespaced == nil {
+		return "", false, false
+	}
+	return e.kind.Resource, *e.kind.Namespaced, true
 }
 
 // Schema returns the compiled schema of apiVersion/kind; found is false

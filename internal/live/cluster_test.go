@@ -458,38 +458,6 @@ subjects: [{kind: User, name: nobody, apiGroup: rbac.authorization.k8s.io}]
 	}
 }
 
-func TestTheDriftJobRoleIsEnough(t *testing.T) {
-	c := testcluster.Shared(t)
-	ns := c.Namespace(t, "job")
-	rendered := render(t, app(ns, nil))
-	apply(t, c, serverSide, rendered)
-	role, err := overlay.Render(context.Background(), filesys.MakeFsOnDisk(), "../../deploy/drift-job", overlay.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.KubectlInput(t, string(role.YAML), "apply", "--server-side", "-f", "-")
-	c.KubectlInput(t, `apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: reader-is-drift-job}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: envctl-drift-reader}
-subjects: [{kind: User, name: reader, apiGroup: rbac.authorization.k8s.io}]
-`, "apply", "-f", "-")
-	var res result
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(300 * time.Millisecond) {
-		out, err := diff(clusters(c.Kubeconfig, testcluster.UserReader), target(ns), rendered)
-		if err == nil && len(out.Problems) == 0 {
-			res = out
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the drift job's role is not enough: %v %v", err, out)
-		}
-	}
-	expectDrift(t, res.Report, "")
-	c.Kubectl(t, "-n", ns, "scale", "deployment/api", "--replicas=4")
-	expectDrift(t, compareAs(t, c, testcluster.UserReader, ns, rendered).Report, "changed Deployment/api [changed:spec.replicas]")
-}
-
 func TestAnUnreachableServerFailsWithinTheTimeoutNamingIt(t *testing.T) {
 	for name, server := range map[string]string{
 		"connection refused": "https://127.0.0.1:1",

@@ -321,12 +321,12 @@ func (c *Cache) Put(key, dir string, r *overlay.Result) error {
 	kd := c.keyDir(key)
 	var tmp *os.File
 	for try := 0; ; try++ {
-		if err := os.MkdirAll(kd, 0o700); err != nil {
-			return fmt.Errorf("render cache: %w", err)
+		// Another run's sweep removes empty shard and key directories,
+		// and can do so inside MkdirAll (between the shard and the key)
+		// or between MkdirAll and CreateTemp: make them again.
+		if err = os.MkdirAll(kd, 0o700); err == nil {
+			tmp, err = os.CreateTemp(kd, ".tmp-*") // 0600
 		}
-		tmp, err = os.CreateTemp(kd, ".tmp-*") // 0600
-		// Another run's sweep removes empty key directories, and can
-		// do so between MkdirAll and CreateTemp: make it again.
 		if err == nil || !errors.Is(err, fs.ErrNotExist) || try == 2 {
 			break
 		}

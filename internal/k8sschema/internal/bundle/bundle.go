@@ -50,6 +50,10 @@ type Kind struct {
 	// cluster-scoped ones, and absent where the API paths do not say
 	// (kinds that are not resources, such as DeleteOptions).
 	Namespaced *bool `json:"namespaced,omitempty"`
+	// Resource is the resource that serves the kind, as the API paths
+	// name it ("deployments", "endpoints"), for RBAC rules; empty for
+	// kinds that are not resources.
+	Resource string `json:"resource,omitempty"`
 }
 
 // APIVersion is the kind's apiVersion field value ("v1", "apps/v1").

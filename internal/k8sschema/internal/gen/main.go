@@ -169,6 +169,7 @@ func build(rel, specDir string) (*bundle.Bundle, error) {
 	rawJSON := map[string]string{}     // to check that documents agree
 	namespaced := map[gvk]bool{}
 	clusterScoped := map[gvk]bool{}
+	resources := map[gvk]string{}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -214,6 +215,12 @@ func build(rel, specDir string) (*bundle.Bundle, error) {
 					continue
 				}
 				k := gvk{op.GVK.Group, op.GVK.Version, op.GVK.Kind}
+				if r, ok := resourceOf(path); ok {
+					if prev, dup := resources[k]; dup && prev != r {
+						return nil, fmt.Errorf("%s/%s %s is served as both %s and %s", k.group, k.version, k.kind, prev, r)
+					}
+					resources[k] = r
+				}
 				switch {
 				case strings.Contains(path, "/namespaces/{namespace}/"):
 					namespaced[k] = true
@@ -327,7 +334,7 @@ func build(rel, specDir string) (*bundle.Bundle, error) {
 		if err := reach(name); err != nil {
 			return nil, err
 		}
-		kind := bundle.Kind{Group: k.group, Version: k.version, Kind: k.kind, Def: name}
+		kind := bundle.Kind{Group: k.group, Version: k.version, Kind: k.kind, Def: name, Resource: resources[k]}
 		switch {
 		case namespaced[k]:
 			kind.Namespaced = ptr(true)
@@ -414,3 +421,35 @@ func verify(b *bundle.Bundle) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// resourceOf returns the resource a path serves, for paths of a
+// collection or one object ("/apis/apps/v1/namespaces/{namespace}/deployments/{name}"
+// serves "deployments"); subresource paths ("/status", "/scale") and
+// watches carry the parent's kind too, so they say nothing.
+func resourceOf(path string) (string, bool) {
+	var rest string
+	switch {
+	case strings.HasPrefix(path, "/api/"):
+		_, rest, _ = strings.Cut(strings.TrimPrefix(path, "/api/"), "/") // version
+	case strings.HasPrefix(path, "/apis/"):
+		parts := strings.SplitN(strings.TrimPrefix(path, "/apis/"), "/", 3) // group, version, rest
+		if len(parts) < 3 {
+			return "", false
+		}
+		rest = parts[2]
+	default:
+		return "", false
+	}
+	if strings.HasPrefix(rest, "watch/") {
+		return "", false
+	}
+	rest = strings.TrimPrefix(rest, "namespaces/{namespace}/")
+	segs := strings.Split(rest, "/")
+	switch {
+	case len(segs) == 1 && segs[0] != "" && !strings.HasPrefix(segs[0], "{"):
+		return segs[0], true
+	case len(segs) == 2 && segs[1] == "{name}":
+		return segs[0], true
+	}
+	return "", false
+}
