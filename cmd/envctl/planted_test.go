@@ -152,7 +152,7 @@ func TestPlantedSecretNeverLeaks(t *testing.T) {
 		{[]string{"build", filepath.Join(root, "broken", "replacement"), "--no-cache"}, false},
 		{[]string{"build", filepath.Join(root, "broken", "bare"), "--no-cache"}, false},
 	}
-	for _, format := range []string{"text", "json", "junit", "sarif"} {
+	for _, format := range []string{"text", "json", "junit", "sarif", "markdown"} {
 		cmds = append(cmds,
 			cmd{args: []string{"validate", "--all", "-o", format, "--cache-dir", cache}},
 			cmd{args: []string{"validate", "-f", rendered, "--env", "dev", "-o", format}},

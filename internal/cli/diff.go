@@ -28,6 +28,8 @@ type DiffOptions struct {
 	Rev     string
 	MaxSize sizeFlag
 	Output  string
+	// MaxChars bounds markdown output (drift.WriteOptions.MaxChars).
+	MaxChars int
 	Reports []string
 	Render  renderFlags
 	Cluster clusterFlags
@@ -115,6 +117,7 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
 	fl.StringVar(&opts.Rev, "rev", "", "compare with the render at this git revision instead of a cluster (offline)")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, markdown or junit")
 	fl.StringArrayVar(&opts.Reports, "report", nil, "also write the report as FORMAT to FILE (FORMAT=FILE, repeatable), from the same comparison")
+	fl.IntVar(&opts.MaxChars, "max-chars", drift.MarkdownLimit, "bound the markdown output to this many characters (GitHub's comment limit by default), saying what was cut")
 	registerMaxInputSize(fl, &opts.MaxSize, "a --live file")
 	// Fails only for a flag that does not exist; -o is defined just above.
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(drift.Formats(), cobra.ShellCompDirectiveNoFileComp))
@@ -125,7 +128,10 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
 
 func runDiff(ctx context.Context, opts *DiffOptions) error {
 	f := opts.Factory
-	printer, err := drift.NewPrinter(opts.Output, drift.WriteOptions{Color: report.Color(f.IO.Out, opts.Output)})
+	if opts.MaxChars < 1000 {
+		return usageErrorf("--max-chars %d: at least 1000, room for the summary", opts.MaxChars)
+	}
+	printer, err := drift.NewPrinter(opts.Output, drift.WriteOptions{Color: report.Color(f.IO.Out, opts.Output), MaxChars: opts.MaxChars})
 	if err != nil {
 		return usageErrorf("%w", err)
 	}
@@ -135,7 +141,7 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	}
 	// Files are never coloured: they are read by CI, not a terminal.
 	if printer, err = report.Tee(printer, files, func(format string) (report.Printer[[]*drift.Report], error) {
-		return drift.NewPrinter(format, drift.WriteOptions{})
+		return drift.NewPrinter(format, drift.WriteOptions{MaxChars: opts.MaxChars})
 	}); err != nil {
 		return err
 	}

@@ -225,23 +225,8 @@ func changeVerb(c FieldChange, baseline bool) string {
 	return s
 }
 
-// mdCode renders s as an inline code span, whatever backticks it holds.
-func mdCode(s string) string {
-	longest, run := 0, 0
-	for _, r := range s {
-		if r == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	fence := strings.Repeat("`", longest+1)
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || longest > 0 {
-		return fence + " " + s + " " + fence
-	}
-	return fence + s + fence
-}
+// mdCode renders s as an inline code span.
+func mdCode(s string) string { return report.MarkdownCode(s) }
 
 // codeFence returns a fence longer than any backtick run at a line start.
 func codeFence(s string) string {

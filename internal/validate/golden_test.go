@@ -83,7 +83,7 @@ func TestGoldenOutputs(t *testing.T) {
 			if err := Write(&buf, format, rep); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", "golden", "repo."+map[string]string{"text": "txt", "json": "json", "junit": "xml", "sarif": "sarif"}[format])
+			golden := filepath.Join("testdata", "golden", "repo."+map[string]string{"text": "txt", "json": "json", "junit": "xml", "sarif": "sarif", "markdown": "md"}[format])
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
 					t.Fatal(err)

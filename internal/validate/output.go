@@ -14,6 +14,7 @@ var printers = report.Formats[*Report, struct{}]{
 	{Name: "json", New: fixed(writeJSON)},
 	{Name: "junit", New: fixed(writeJUnit)},
 	{Name: "sarif", New: fixed(writeSARIF)},
+	{Name: "markdown", New: fixed(writeMarkdown)},
 }
 
 // fixed is the constructor of a printer that needs no options.
