@@ -30,9 +30,9 @@ type DiffOptions struct {
 	Output  string
 	// MaxChars bounds markdown output (drift.WriteOptions.MaxChars).
 	MaxChars int
-	Reports []string
-	Render  renderFlags
-	Cluster clusterFlags
+	Reports  []string
+	Render   renderFlags
+	Cluster  clusterFlags
 }
 
 // NewCmdDiff returns `envctl diff`.
