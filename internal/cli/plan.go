@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -17,13 +18,14 @@ import (
 
 // PlanOptions are the inputs of `envctl plan`.
 type PlanOptions struct {
-	Factory *Factory
-	Env     string
-	Output  string
-	SignKey string
-	Deploy  deployFlags
-	Render  renderFlags
-	Cluster clusterFlags
+	Factory  *Factory
+	Env      string
+	Output   string
+	SignKey  string
+	Markdown string
+	Deploy   deployFlags
+	Render   renderFlags
+	Cluster  clusterFlags
 }
 
 // NewCmdPlan returns `envctl plan`.
@@ -61,6 +63,7 @@ environment whose approval names signers (see envctl approve).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Output, "output", "o", "", "write the plan file here (required)")
+	fl.StringVar(&opts.Markdown, "markdown", "", "also write the plan's summary as markdown to this file (a CI job summary, a PR comment)")
 	fl.StringVar(&opts.SignKey, "sign-key", "", "sign the plan with this SSH private key (see envctl approve)")
 	opts.Deploy.register(fl)
 	opts.Render.registerAs(fl, "render-timeout")
@@ -144,6 +147,15 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	}
 	if err := deploy.WritePlan(f.IO.Out, plan); err != nil {
 		return err
+	}
+	if opts.Markdown != "" {
+		var md bytes.Buffer
+		if err := deploy.WritePlanMarkdown(&md, plan, pf.ID); err != nil {
+			return err
+		}
+		if err := atomicwrite.File(opts.Markdown, md.Bytes()); err != nil {
+			return err
+		}
 	}
 	if err := atomicwrite.File(opts.Output, data); err != nil {
 		return err

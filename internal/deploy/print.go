@@ -3,6 +3,7 @@ package deploy
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -59,6 +60,44 @@ func WritePlan(w io.Writer, p *Plan) error {
 		return err
 	}
 	_, err := fmt.Fprintf(w, "%s: %s\n", p.Environment, Totals(p))
+	return err
+}
+
+// WritePlanMarkdown prints a plan for a pull request or a CI job
+// summary: the totals, the rollout impact, then every step with its
+// changed fields, folded. Secret values are masked in the steps as in
+// the text plan.
+func WritePlanMarkdown(w io.Writer, p *Plan, id string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### envctl plan: %s\n\n%s (release %d in namespace %s", p.Environment, Totals(p), p.Revision, report.MarkdownCode(p.Namespace))
+	if id != "" {
+		fmt.Fprintf(&b, ", plan %s", report.MarkdownCode(id))
+	}
+	b.WriteString(")\n")
+	if err := drift.WriteRolloutMarkdown(&b, p.Rollout); err != nil {
+		return err
+	}
+	verbs := map[Action]string{ActionCreate: "create", ActionChange: "change", ActionPrune: "prune"}
+	for _, s := range p.Steps {
+		verb, ok := verbs[s.Action]
+		if !ok {
+			continue
+		}
+		why := ""
+		if s.Why != "" && s.Action != ActionChange {
+			why = ": " + s.Why
+		}
+		if len(s.Changes) == 0 {
+			fmt.Fprintf(&b, "\n- %s %s%s\n", verb, report.MarkdownCode(s.ID.String()), why)
+			continue
+		}
+		fmt.Fprintf(&b, "\n<details><summary>%s <code>%s</code></summary>\n\n", verb, html.EscapeString(s.ID.String()))
+		for _, c := range s.Changes {
+			fmt.Fprintf(&b, "- %s: %s\n", report.MarkdownCode(c.Path), report.MarkdownCode(change(c)))
+		}
+		b.WriteString("\n</details>\n")
+	}
+	_, err := io.WriteString(w, b.String())
 	return err
 }
 

@@ -133,6 +133,16 @@ func (p markdownPrinter) Print(w io.Writer, reports []*Report) error {
 	return err
 }
 
+// WriteRolloutMarkdown prints a rollout impact as the markdown report
+// does (for plans, which print their own steps).
+func WriteRolloutMarkdown(w io.Writer, r *Rollout) error {
+	if r.Empty() {
+		return nil
+	}
+	_, err := io.WriteString(w, rolloutMarkdown(r))
+	return err
+}
+
 // rolloutMarkdown is the rollout impact as a list: the workloads that
 // roll and why, then the ones that need attention.
 func rolloutMarkdown(r *Rollout) string {
