@@ -236,3 +236,15 @@ func TestAnEnvLineWithoutEqualsRendersAsInKustomize(t *testing.T) {
 		t.Errorf("rendered\n%s", r.YAML)
 	}
 }
+
+func TestShortValuesAreConcealedAsWholeTokens(t *testing.T) {
+	msg := `invalid literal "PIN=42x" in "db"; the token is 42x, not 42xy or b42x; 52 50 120`
+	got := conceal(msg, []string{"42x"})
+	want := `invalid literal "PIN=(value hidden: Secret)" in "db"; the token is (value hidden: Secret), not 42xy or b42x; (value hidden: Secret)`
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got := conceal("line 1 of x", []string{"1"}); got != "line 1 of x" {
+		t.Errorf("a one-character value was concealed: %q", got)
+	}
+}

@@ -14,10 +14,16 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// minConcealed is the shortest value concealed in kustomize's messages:
-// replacing every "a" or "on" in a message would make it unreadable and
-// hide nothing worth hiding.
-const minConcealed = 4
+// Values of at least minConcealed characters are concealed wherever they
+// occur in kustomize's messages; shorter ones (down to minToken) only as
+// a whole token, between characters that cannot be part of one:
+// replacing every "on" in a message would make it unreadable, while a
+// two-character password quoted in an error is still a password. A
+// single character is not concealed: it hides nothing.
+const (
+	minConcealed = 4
+	minToken     = 2
+)
 
 // secretValues collects what the Secrets of the render of dir are made
 // of: each secretGenerator's literals, env-file lines and files, and the
@@ -29,7 +35,7 @@ func secretValues(fsys filesys.FileSystem, dir string) []string {
 	set := map[string]bool{}
 	add := func(v string) {
 		v = strings.TrimSpace(v)
-		if len(v) >= minConcealed {
+		if len(v) >= minToken {
 			set[v] = true
 		}
 	}
@@ -138,14 +144,48 @@ func secretManifestValues(b []byte, add func(string)) {
 
 // conceal replaces in msg each value, as text and in the encodings
 // kustomize and Go print bytes in: base64, hex, and decimal bytes ("83
-// 51 99", as %v of a []byte prints them).
+// 51 99", as %v of a []byte prints them). Short values are replaced only
+// as whole tokens (see minConcealed).
 func conceal(msg string, values []string) string {
+	const hidden = "(value hidden: Secret)"
 	for _, v := range values {
+		if len(v) < minToken {
+			continue
+		}
 		for _, form := range []string{v, base64.StdEncoding.EncodeToString([]byte(v)), hex.EncodeToString([]byte(v)), strings.Trim(fmt.Sprint([]byte(v)), "[]")} {
-			msg = strings.ReplaceAll(msg, form, "(value hidden: Secret)")
+			if len(v) >= minConcealed {
+				msg = strings.ReplaceAll(msg, form, hidden)
+			} else {
+				msg = replaceToken(msg, form, hidden)
+			}
 		}
 	}
 	return msg
+}
+
+// replaceToken replaces tok in s where neither neighbour is a letter,
+// digit or '_' (or another character of a base64 or hex word).
+func replaceToken(s, tok, with string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, tok)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		end := i + len(tok)
+		if (i == 0 || !wordByte(s[i-1])) && (end == len(s) || !wordByte(s[end])) {
+			b.WriteString(s[:i])
+			b.WriteString(with)
+		} else {
+			b.WriteString(s[:end])
+		}
+		s = s[end:]
+	}
+}
+
+func wordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '+' || c == '/' || c >= 0x80
 }
 
 // secretEnvLine finds a line without '=' in a secretGenerator's env
