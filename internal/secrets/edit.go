@@ -1,0 +1,161 @@
+package secrets
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/envctl/envctl/internal/atomicwrite"
+)
+
+// EditOptions say how EditFile runs the editor.
+type EditOptions struct {
+	// Editor is a shell command ("vi", "code -w"); the temporary file's
+	// path is passed to it as its last argument, as git does.
+	Editor string
+	Keys   *Keyring
+	// The editor's streams: the terminal.
+	In          io.Reader
+	Out, ErrOut io.Writer
+}
+
+// EditorError is an editor that failed or was stopped: the file is left
+// as it was.
+type EditorError struct {
+	File, Editor string
+	Err          error
+}
+
+func (e *EditorError) Error() string {
+	return fmt.Sprintf("%s: the editor (%s) %v; the file is unchanged", e.File, e.Editor, e.Err)
+}
+
+func (e *EditorError) Unwrap() error { return e.Err }
+
+// EditFile decrypts file into a private temporary file, runs the editor
+// on it, and re-encrypts what the editor changed (File.Update). The
+// temporary file is 0600 in a 0700 directory of its own, and is removed
+// when the editor is done, whatever happened: an editor that failed, a
+// SIGTERM or SIGHUP (passed on to the editor first), content that does
+// not parse. SIGINT is left to the editor, as git leaves it: it comes
+// from the terminal the editor runs in, and an editor such as vi uses it
+// to cancel a command, not to quit. Only SIGKILL leaves the file behind.
+func EditFile(file string, opts EditOptions) (changed bool, err error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return false, err
+	}
+	if !IsEncrypted(file, b) {
+		return false, &FileError{File: file, Problem: "is not a SOPS file (encrypt it first: envctl secrets encrypt " + file + ")"}
+	}
+	f, err := Parse(file, b)
+	if err != nil {
+		return false, err
+	}
+	plain, err := f.Decrypt(opts.Keys)
+	if err != nil {
+		return false, err
+	}
+	dir, err := os.MkdirTemp("", "envctl-edit-")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return false, err
+	}
+	// The file's own name, so that the editor picks its syntax.
+	tmp := filepath.Join(dir, filepath.Base(file))
+	if err := writePrivate(tmp, plain); err != nil {
+		return false, err
+	}
+	if err := runEditor(opts, tmp); err != nil {
+		return false, &EditorError{File: file, Editor: opts.Editor, Err: err}
+	}
+	next, err := os.ReadFile(tmp)
+	if err != nil {
+		return false, err
+	}
+	out, changed, err := f.Update(next, opts.Keys)
+	if err != nil || !changed {
+		return false, err
+	}
+	return true, atomicwrite.File(file, out)
+}
+
+func writePrivate(path string, b []byte) error {
+	w, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
+}
+
+// runEditor runs the editor on path in the foreground and waits for it.
+func runEditor(opts EditOptions, path string) error {
+	if opts.Editor == "" {
+		return errors.New("is not set")
+	}
+	// Through sh, so that EDITOR="code -w" works, as git runs it; with
+	// exec where the editor is a plain command, so that a signal passed on
+	// reaches the editor itself (dash does not exec a -c command's last
+	// word, and would leave the editor running on the terminal).
+	script := opts.Editor + ` "$@"`
+	if plainCommand(opts.Editor) {
+		script = "exec " + script
+	}
+	cmd := exec.Command("sh", "-c", script, opts.Editor, path)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.In, opts.Out, opts.ErrOut
+	// Registered before the editor starts: from here until it is reaped,
+	// these signals come to this channel and never kill envctl before it
+	// has removed the plaintext.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("did not start: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var stopped os.Signal
+	for {
+		select {
+		case s := <-sigs:
+			if s == os.Interrupt {
+				continue
+			}
+			stopped = s
+			_ = cmd.Process.Signal(s)
+		case err := <-done:
+			if stopped != nil {
+				return fmt.Errorf("was stopped: envctl received %v", stopped)
+			}
+			var ee *exec.ExitError
+			if errors.As(err, &ee) && ee.ExitCode() >= 0 {
+				return fmt.Errorf("exited with status %d", ee.ExitCode())
+			}
+			if err != nil {
+				return err
+			}
+			return nil
+		}
+	}
+}
+
+// plainCommand reports whether a shell command is words only: no
+// operators, substitutions or leading variable assignments, so that
+// "exec " in front of it means the same.
+func plainCommand(c string) bool {
+	first, _, _ := strings.Cut(strings.TrimSpace(c), " ")
+	return !strings.ContainsAny(c, ";&|<>()$`\n") && !strings.Contains(first, "=")
+}
