@@ -16,14 +16,14 @@ import (
 func NewCmdSecrets(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secrets",
-		Short: "Encrypt, rotate and check the SOPS-encrypted secret sources of environments",
+		Short: "Encrypt, edit, set, rotate and check the SOPS-encrypted secret sources of environments",
 		Long: `Secret sources (a secretGenerator's env files and files, Secret manifests)
 may be SOPS files encrypted with age. envctl decrypts them in memory as it
 renders; these commands write them, with the recipients the creation rules of
 .sops.yaml give for each path.`,
 		Args: exactUsage(0),
 	}
-	cmd.AddCommand(newCmdSecretsEncrypt(f), newCmdSecretsRotate(f))
+	cmd.AddCommand(newCmdSecretsEncrypt(f), newCmdSecretsEdit(f), newCmdSecretsSet(f), newCmdSecretsRotate(f), newCmdSecretsCheck(f))
 	return cmd
 }
 
