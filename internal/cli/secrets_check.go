@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/envctl/envctl/internal/overlay"
-	"github.com/envctl/envctl/internal/report"
 	"github.com/envctl/envctl/internal/repo"
+	"github.com/envctl/envctl/internal/report"
 	"github.com/envctl/envctl/internal/secrets"
 	"github.com/envctl/envctl/internal/validate"
 )
