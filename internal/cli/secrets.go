@@ -64,7 +64,7 @@ rendered Secrets' names: no workload restarts.`,
 			if err != nil {
 				return err
 			}
-			k, err := secrets.LoadKeys()
+			k, err := loadKeys(f)
 			if err != nil {
 				return err
 			}

@@ -35,7 +35,7 @@ byte as it was.`,
   EDITOR="code -w" envctl secrets edit environments/staging/secrets/api-keys.env`,
 		Args: exactUsage(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			k, err := secrets.LoadKeys()
+			k, err := loadKeys(f)
 			if err != nil {
 				return err
 			}
@@ -113,7 +113,7 @@ data key; the rest of the file stays as it was.`,
 					return usageErrorf("the value read from stdin has several lines; %s is an env file, one line per key (put a multi-line value in a files: source)", relTo(r.Root, target.Path))
 				}
 			}
-			k, err := secrets.LoadKeys()
+			k, err := loadKeys(f)
 			if err != nil {
 				return err
 			}
@@ -244,4 +244,17 @@ func readSecretValue(f *Factory, key string) (string, error) {
 // writeInPlace replaces a SOPS file atomically, keeping its mode.
 func writeInPlace(path string, b []byte) error {
 	return secrets.WriteFile(path, b)
+}
+
+// loadKeys finds the age keys for a command that decrypts, and prints
+// their warnings (a key file others can read, as ssh warns).
+func loadKeys(f *Factory) (*secrets.Keyring, error) {
+	k, err := secrets.LoadKeys()
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range k.Warnings {
+		warnf(f, "%s", w)
+	}
+	return k, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -232,4 +233,41 @@ func TestEditFile(t *testing.T) {
 			t.Errorf("got %q", got)
 		}
 	})
+}
+
+// TestUpdateKeepsSSHRecipients: a file for an SSH key and an age key,
+// set with the age key, still decrypts with the SSH key alone.
+func TestUpdateKeepsSSHRecipients(t *testing.T) {
+	keygen, err := exec.LookPath("ssh-keygen")
+	if err != nil {
+		t.Skip("no ssh-keygen")
+	}
+	dir := t.TempDir()
+	key := filepath.Join(dir, "id_ed25519")
+	if out, err := exec.Command(keygen, "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	pub, _ := os.ReadFile(key + ".pub")
+	k, rcp := testKey(t)
+	enc, err := Encrypt("db.env", []byte("A=1\nB=2\n"), EncryptOptions{Recipients: []string{strings.TrimSpace(string(pub)), rcp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := Parse("db.env", enc)
+	out, _, err := f.Set("B", "3", k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ssh := &Keyring{}
+	if err := ssh.addSSH("test", key, true); err != nil {
+		t.Fatal(err)
+	}
+	g, err := Parse("db.env", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.Decrypt(ssh)
+	if err != nil || string(got) != "A=1\nB=3\n" {
+		t.Errorf("with the SSH key: %q, %v", got, err)
+	}
 }
