@@ -62,6 +62,12 @@ func EditFile(file string, opts EditOptions) (changed bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	// Registered before the plaintext is written and stopped after it
+	// is removed: in between, these signals come to this channel and
+	// never kill envctl with the file on disk.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
 	dir, err := os.MkdirTemp("", "envctl-edit-")
 	if err != nil {
 		return false, err
@@ -75,7 +81,7 @@ func EditFile(file string, opts EditOptions) (changed bool, err error) {
 	if err := writePrivate(tmp, plain); err != nil {
 		return false, err
 	}
-	if err := runEditor(opts, tmp); err != nil {
+	if err := runEditor(opts, tmp, sigs); err != nil {
 		return false, &EditorError{File: file, Editor: opts.Editor, Err: err}
 	}
 	next, err := os.ReadFile(tmp)
@@ -85,6 +91,9 @@ func EditFile(file string, opts EditOptions) (changed bool, err error) {
 	out, changed, err := f.Update(next, opts.Keys)
 	if err != nil || !changed {
 		return false, err
+	}
+	if s := stopSignal(sigs); s != nil {
+		return false, &EditorError{File: file, Editor: opts.Editor, Err: fmt.Errorf("was done, but envctl received %v before writing", s)}
 	}
 	return true, atomicwrite.File(file, out)
 }
@@ -101,8 +110,24 @@ func writePrivate(path string, b []byte) error {
 	return w.Close()
 }
 
-// runEditor runs the editor on path in the foreground and waits for it.
-func runEditor(opts EditOptions, path string) error {
+// stopSignal returns a SIGTERM or SIGHUP received (and not yet handled),
+// or nil.
+func stopSignal(sigs <-chan os.Signal) os.Signal {
+	for {
+		select {
+		case s := <-sigs:
+			if s != os.Interrupt {
+				return s
+			}
+		default:
+			return nil
+		}
+	}
+}
+
+// runEditor runs the editor on path in the foreground and waits for it;
+// a SIGTERM or SIGHUP on sigs is passed on to it.
+func runEditor(opts EditOptions, path string, sigs <-chan os.Signal) error {
 	if opts.Editor == "" {
 		return errors.New("is not set")
 	}
@@ -116,12 +141,6 @@ func runEditor(opts EditOptions, path string) error {
 	}
 	cmd := exec.Command("sh", "-c", script, opts.Editor, path)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.In, opts.Out, opts.ErrOut
-	// Registered before the editor starts: from here until it is reaped,
-	// these signals come to this channel and never kill envctl before it
-	// has removed the plaintext.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("did not start: %w", err)
 	}

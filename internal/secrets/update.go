@@ -17,7 +17,7 @@ import (
 func (f *File) Update(next []byte, k *Keyring) (out []byte, changed bool, err error) {
 	t, err := plainTree(f.Format, next)
 	if err != nil {
-		return nil, false, &FileError{File: f.Path, Problem: "the new content: " + err.Error()}
+		return nil, false, &FileError{File: f.Path, Problem: "the new content: " + err.Error() + "; the file is unchanged"}
 	}
 	if f.Format == FormatDotenv {
 		for _, key := range t.keys {
