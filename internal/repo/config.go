@@ -190,6 +190,33 @@ type Rule struct {
 	Schema string `yaml:"schema"`
 }
 
+// EnvSecrets is an environment's secrets: section.
+type EnvSecrets struct {
+	// Production environments' recipients must not decrypt any
+	// non-production environment's secrets (sharedRecipients aside).
+	Production bool `yaml:"production,omitempty"`
+	// Plaintext "allowed" lets the environment keep plaintext secret
+	// sources (a dev environment with throwaway values).
+	Plaintext string `yaml:"plaintext,omitempty"`
+}
+
+// PlaintextAllowed is EnvSecrets.Plaintext's one value.
+const PlaintextAllowed = "allowed"
+
+// SecretsConfig is the top-level secrets: section.
+type SecretsConfig struct {
+	// SharedRecipients may be recipients of production and
+	// non-production environments alike (a CI key that renders all).
+	SharedRecipients []SharedRecipient `yaml:"sharedRecipients,omitempty"`
+}
+
+// SharedRecipient is an age recipient declared to be shared across
+// production and non-production environments, with the reason why.
+type SharedRecipient struct {
+	Recipient string `yaml:"recipient"`
+	Reason    string `yaml:"reason"`
+}
+
 // Line returns the line of a key in envctl.yaml, written as in error
 // messages ("contracts[0].keys[1].schema", "policies[2].rules[0]"), or the
 // line of its nearest ancestor that exists; 0 when the file is unknown.
@@ -298,33 +325,6 @@ type Environment struct {
 	Secrets EnvSecrets `yaml:"secrets,omitempty"`
 
 	line int
-}
-
-// EnvSecrets is an environment's secrets: section.
-type EnvSecrets struct {
-	// Production environments' recipients must not decrypt any
-	// non-production environment's secrets (sharedRecipients aside).
-	Production bool `yaml:"production,omitempty"`
-	// Plaintext "allowed" lets the environment keep plaintext secret
-	// sources (a dev environment with throwaway values).
-	Plaintext string `yaml:"plaintext,omitempty"`
-}
-
-// PlaintextAllowed is EnvSecrets.Plaintext's one value.
-const PlaintextAllowed = "allowed"
-
-// SecretsConfig is the top-level secrets: section.
-type SecretsConfig struct {
-	// SharedRecipients may be recipients of production and
-	// non-production environments alike (a CI key that renders all).
-	SharedRecipients []SharedRecipient `yaml:"sharedRecipients,omitempty"`
-}
-
-// SharedRecipient is an age recipient declared to be shared across
-// production and non-production environments, with the reason why.
-type SharedRecipient struct {
-	Recipient string `yaml:"recipient"`
-	Reason    string `yaml:"reason"`
 }
 
 // ApprovalRequired is Environment.Approval's one value.
