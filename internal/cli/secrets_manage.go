@@ -28,9 +28,10 @@ is the changed lines and the MAC. The temporary file is removed when the
 editor exits, fails, or envctl is stopped with SIGTERM or SIGHUP (SIGINT is
 left to the editor, as git leaves it).
 
-An editor that exits non-zero, or content that does not parse, changes
-nothing (exit 2). Content the editor left as it was leaves the file byte for
-byte as it was.`,
+An editor that exits non-zero changes nothing (exit 2). Content that does not
+parse is offered for editing again on a terminal; declined, or without a
+terminal, nothing changes (exit 2). Content the editor left as it was leaves
+the file byte for byte as it was.`,
 		Example: `  envctl secrets edit environments/prod/secrets/db.env
   EDITOR="code -w" envctl secrets edit environments/staging/secrets/api-keys.env`,
 		Args: exactUsage(1),
@@ -46,7 +47,9 @@ byte as it was.`,
 					break
 				}
 			}
-			changed, err := secrets.EditFile(args[0], secrets.EditOptions{Editor: editor, Keys: k, In: f.IO.In, Out: f.IO.Out, ErrOut: f.IO.ErrOut})
+			in, tty := f.IO.In.(*os.File)
+			tty = tty && term.IsTerminal(int(in.Fd()))
+			changed, err := secrets.EditFile(args[0], secrets.EditOptions{Editor: editor, Keys: k, In: f.IO.In, Out: f.IO.Out, ErrOut: f.IO.ErrOut, Reopen: tty})
 			if err != nil {
 				return err
 			}

@@ -23,6 +23,10 @@ type EditOptions struct {
 	// The editor's streams: the terminal.
 	In          io.Reader
 	Out, ErrOut io.Writer
+	// Reopen, when content that does not parse comes back, asks on In
+	// whether to edit it again rather than losing the edit (the CLI sets
+	// it when In is a terminal, as sops does).
+	Reopen bool
 }
 
 // EditorError is an editor that failed or was stopped: the file is left
@@ -81,16 +85,26 @@ func EditFile(file string, opts EditOptions) (changed bool, err error) {
 	if err := writePrivate(tmp, plain); err != nil {
 		return false, err
 	}
-	if err := runEditor(opts, tmp, sigs); err != nil {
-		return false, &EditorError{File: file, Editor: opts.Editor, Err: err}
-	}
-	next, err := os.ReadFile(tmp)
-	if err != nil {
-		return false, err
-	}
-	out, changed, err := f.Update(next, opts.Keys)
-	if err != nil || !changed {
-		return false, err
+	var out []byte
+	for {
+		if err := runEditor(opts, tmp, sigs); err != nil {
+			return false, &EditorError{File: file, Editor: opts.Editor, Err: err}
+		}
+		next, err := os.ReadFile(tmp)
+		if err != nil {
+			return false, err
+		}
+		out, changed, err = f.Update(next, opts.Keys)
+		var fe *FileError
+		if err != nil && opts.Reopen && errors.As(err, &fe) && strings.HasPrefix(fe.Problem, newContentProblem) {
+			if again(opts, err, sigs) {
+				continue
+			}
+		}
+		if err != nil || !changed {
+			return false, err
+		}
+		break
 	}
 	if s := stopSignal(sigs); s != nil {
 		return false, &EditorError{File: file, Editor: opts.Editor, Err: fmt.Errorf("was done, but envctl received %v before writing", s)}
@@ -108,6 +122,38 @@ func writePrivate(path string, b []byte) error {
 		return err
 	}
 	return w.Close()
+}
+
+// again asks whether to edit content that did not parse once more: Enter
+// says yes; end of input or a signal (Ctrl-C) says no.
+func again(opts EditOptions, problem error, sigs <-chan os.Signal) bool {
+	for len(sigs) > 0 {
+		<-sigs // the editor's Ctrl-Cs, not an answer
+	}
+	fmt.Fprintf(opts.ErrOut, "%v\nPress Enter to edit it again, or Ctrl-C to leave the file as it was: ", problem)
+	line := make(chan error, 1)
+	go func() {
+		// A byte at a time: what follows the line is not this prompt's.
+		var b [1]byte
+		for {
+			n, err := opts.In.Read(b[:])
+			if n == 1 && b[0] == '\n' {
+				line <- nil
+				return
+			}
+			if err != nil {
+				line <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-line:
+		return err == nil
+	case <-sigs:
+		fmt.Fprintln(opts.ErrOut)
+		return false
+	}
 }
 
 // stopSignal returns a SIGTERM or SIGHUP received (and not yet handled),

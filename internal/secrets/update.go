@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// newContentProblem starts the problem of new content that does not
+// parse (edit asks whether to edit it again).
+const newContentProblem = "the new content: "
+
 // Update re-encrypts the file with next, its new plaintext (a file of the
 // same format, as Decrypt returns it), and returns the new file. Only what
 // changed is encrypted again, with the file's own data key: an unchanged
@@ -17,7 +21,7 @@ import (
 func (f *File) Update(next []byte, k *Keyring) (out []byte, changed bool, err error) {
 	t, err := plainTree(f.Format, next)
 	if err != nil {
-		return nil, false, &FileError{File: f.Path, Problem: "the new content: " + err.Error() + "; the file is unchanged"}
+		return nil, false, &FileError{File: f.Path, Problem: newContentProblem + err.Error() + "; the file is unchanged"}
 	}
 	if f.Format == FormatDotenv {
 		for _, key := range t.keys {

@@ -215,6 +215,38 @@ func TestEditFile(t *testing.T) {
 			t.Errorf("the temporary file is still there: %v", err)
 		}
 	})
+	t.Run("content that does not parse is edited again on request", func(t *testing.T) {
+		count := filepath.Join(t.TempDir(), "count")
+		// First a line that is no KEY=VALUE; then that line fixed.
+		ed := editorScript(t, `if [ -e `+count+` ]; then sed -i 's/^broken$/FIXED=1/' "$1"; else echo broken >> "$1"; touch `+count+`; fi`)
+		var out bytes.Buffer
+		before, _ := os.ReadFile(p)
+		_, err := EditFile(p, EditOptions{Editor: ed, Keys: k, In: strings.NewReader(""), Out: &out, ErrOut: &out, Reopen: true})
+		if err == nil || !strings.Contains(err.Error(), "not KEY=VALUE; the file is unchanged") {
+			t.Fatalf("no answer: got %v", err)
+		}
+		if now, _ := os.ReadFile(p); !bytes.Equal(now, before) {
+			t.Error("the file changed")
+		}
+		os.Remove(count)
+		// A file, as a terminal is: the editor is given it and reads
+		// nothing, and the answer is left for the prompt.
+		in, w, _ := os.Pipe()
+		w.Write([]byte("\n"))
+		w.Close()
+		defer in.Close()
+		changed, err := EditFile(p, EditOptions{Editor: ed, Keys: k, In: in, Out: &out, ErrOut: &out, Reopen: true})
+		if err != nil || !changed || !strings.Contains(out.String(), "Press Enter to edit it again") {
+			t.Fatalf("changed %v, err %v, %s", changed, err, out.String())
+		}
+		now, _ := os.ReadFile(p)
+		f, _ := Parse(p, now)
+		got, _ := f.Decrypt(k)
+		if string(got) != "USER=app\nPASSWORD=old\nFIXED=1\n" {
+			t.Errorf("got %q", got)
+		}
+		os.WriteFile(p, before, 0o640)
+	})
 	t.Run("a change is re-encrypted, the mode kept", func(t *testing.T) {
 		ed := editorScript(t, `sed -i 's/^PASSWORD=.*/PASSWORD=new/' "$1"`)
 		if changed, err := edit(ed); err != nil || !changed {
