@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/envctl/envctl/internal/manifest"
 	"github.com/envctl/envctl/internal/overlay"
 	"github.com/envctl/envctl/internal/repo"
 	"github.com/envctl/envctl/internal/report"
@@ -124,8 +127,10 @@ func usesSOPS(r *repo.Repo) bool {
 	return false
 }
 
-// addSecretFindings adds secrets check findings to a validate report, as
-// invalid results of the Secrets (by generator) their files make.
+// addSecretFindings adds secrets check findings to a validate report:
+// as problems of the rendered Secret a generator source makes (its data,
+// with the source's file and line in the message, since the object's own
+// place is the generator), else as invalid results of their own.
 func addSecretFindings(rep *validate.Report, chk *secrets.CheckReport, envs []repo.Environment) {
 	ns := map[string]string{}
 	for _, e := range envs {
@@ -135,6 +140,25 @@ func addSecretFindings(rep *validate.Report, chk *secrets.CheckReport, envs []re
 		rep.Rules = map[string]string{}
 	}
 	for _, fd := range chk.Findings {
+		rep.Rules[fd.Rule] = secrets.CheckRules[fd.Rule]
+		where := fd.File
+		if fd.Line > 0 {
+			where = fmt.Sprintf("%s:%d", fd.File, fd.Line)
+		}
+		i := -1
+		if fd.Secret != "" {
+			i = slices.IndexFunc(rep.Results, func(r validate.Result) bool {
+				return r.Env == fd.Env && r.Object.Kind == "Secret" && r.Object.APIVersion == "v1" && manifest.GeneratedName(r.Object.Name, fd.Secret)
+			})
+		}
+		if i >= 0 {
+			res := &rep.Results[i]
+			res.Problems = append(res.Problems, validate.Problem{Rule: fd.Rule, Path: "/data", Message: where + ": " + fd.Message})
+			if res.Status == validate.Valid {
+				res.Status = validate.Invalid
+			}
+			continue
+		}
 		name := fd.Secret
 		if name == "" {
 			name = "(" + filepath.Base(fd.File) + ")"
@@ -146,6 +170,5 @@ func addSecretFindings(rep *validate.Report, chk *secrets.CheckReport, envs []re
 			Problems: []validate.Problem{{Rule: fd.Rule, Message: fd.Message, Line: fd.Line}},
 			Source:   validate.Source{File: fd.File, Line: fd.Line},
 		})
-		rep.Rules[fd.Rule] = secrets.CheckRules[fd.Rule]
 	}
 }
