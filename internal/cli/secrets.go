@@ -20,7 +20,8 @@ func NewCmdSecrets(f *Factory) *cobra.Command {
 		Long: `Secret sources (a secretGenerator's env files and files, Secret manifests)
 may be SOPS files encrypted with age. envctl decrypts them in memory as it
 renders; these commands write them, with the recipients the creation rules of
-.sops.yaml give for each path.`,
+.sops.yaml give for each path, and check that every environment's sources are
+encrypted for the right recipients.`,
 		Args: exactUsage(0),
 	}
 	cmd.AddCommand(newCmdSecretsEncrypt(f), newCmdSecretsEdit(f), newCmdSecretsSet(f), newCmdSecretsRotate(f), newCmdSecretsCheck(f))
