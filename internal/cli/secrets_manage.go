@@ -89,7 +89,14 @@ data key; the rest of the file stays as it was.`,
 				// The extra word is not quoted: it may be the value.
 				return usageErrorf("secrets set takes ENV NAME KEY and reads the value from stdin; a value on the command line stays in shell history and shows in ps: pipe it instead (printf %%s \"$VALUE\" | envctl secrets set %s %s %s)", args[0], args[1], args[2])
 			}
-			return exactUsage(3)(cmd, args)
+			if err := exactUsage(3)(cmd, args); err != nil {
+				return err
+			}
+			if strings.ContainsAny(args[2], "=\n") {
+				// KEY=VALUE given as the key: refused without quoting it.
+				return usageErrorf("KEY holds '=' or a newline: secrets set takes the value from stdin, not as KEY=VALUE on the command line (printf %%s \"$VALUE\" | envctl secrets set %s %s KEY)", args[0], args[1])
+			}
+			return nil
 		},
 		ValidArgsFunction: completeEnvs(f),
 		RunE: func(cmd *cobra.Command, args []string) error {
