@@ -198,6 +198,59 @@ func TestPlantedSecretInSOPSFilesNeverLeaks(t *testing.T) {
 		check(what+": stdout", stdout)
 		check(what+": stderr", stderr)
 	}
+	// The managing commands: check, set (the value on stdin), edit (an
+	// editor that adds a key, one that fails after writing the value):
+	// none prints a value, and edit's temporary file is gone after each.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv("VISUAL", "")
+	dbEnv := filepath.Join(root, "environments/prod/db.env")
+	editors := map[string]string{
+		"add.sh":  "#!/bin/sh\necho 'ADDED=" + planted + "-edit' >> \"$1\"\n",
+		"fail.sh": "#!/bin/sh\necho 'TOKEN=" + planted + "-fail' > \"$1\"\nexit 1\n",
+	}
+	for name, body := range editors {
+		os.WriteFile(filepath.Join(tmp, "..", name), []byte(body), 0o755)
+	}
+	manage := []struct {
+		args  []string
+		stdin string
+		env   map[string]string
+		code  int
+	}{
+		// No .sops.yaml: findings (whom the files are for), exit 1.
+		{args: []string{"secrets", "check", "--all"}, code: 1},
+		{args: []string{"secrets", "check", "--all", "-o", "json"}, code: 1},
+		{args: []string{"secrets", "set", "prod", "db", "TOKEN"}, stdin: planted + "-set\n"},
+		{args: []string{"secrets", "set", "prod", "db", "TOKEN"}, stdin: planted + "-set\n"},
+		{args: []string{"secrets", "set", "prod", "db", "TOKEN", planted}, code: 2},
+		{args: []string{"secrets", "set", "prod", "db", "TOKEN"}, stdin: planted + "\nsecond line", code: 2},
+		{args: []string{"secrets", "edit", dbEnv}, env: map[string]string{"EDITOR": filepath.Join(tmp, "..", "add.sh")}},
+		{args: []string{"secrets", "edit", dbEnv}, env: map[string]string{"EDITOR": filepath.Join(tmp, "..", "fail.sh")}, code: 2},
+	}
+	for _, m := range manage {
+		for k, v := range m.env {
+			t.Setenv(k, v)
+		}
+		var o, e bytes.Buffer
+		code := cli.Run(append(m.args, "--repo", root), cli.IOStreams{In: strings.NewReader(m.stdin), Out: &o, ErrOut: &e})
+		what := fmt.Sprintf("envctl %s (exit %d)", strings.Join(m.args[:min(len(m.args), 5)], " "), code)
+		if code != m.code {
+			t.Errorf("%s, want exit %d: %s", what, m.code, e.String())
+		}
+		check(what+": stdout", o.Bytes())
+		check(what+": stderr", e.Bytes())
+		if left, _ := os.ReadDir(tmp); len(left) > 0 {
+			t.Errorf("%s left %d temporary files", what, len(left))
+		}
+	}
+	if b, _ := os.ReadFile(dbEnv); !bytes.Contains(b, []byte("ADDED=ENC[")) {
+		t.Errorf("the edit did not add its key:\n%s", b)
+	}
+	if stdout, stderr, code := run("build", "prod", "--no-cache"); code != 0 || !bytes.Contains(stdout, []byte(base64.StdEncoding.EncodeToString([]byte(planted+"-set")))) {
+		t.Errorf("after set and edit, build: exit %d: %s", code, stderr)
+	}
+
 	// A tampered source: the error names the file, not the value.
 	p := filepath.Join(root, "environments/prod/db.env")
 	b, _ := os.ReadFile(p)

@@ -16,14 +16,15 @@ import (
 func NewCmdSecrets(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secrets",
-		Short: "Encrypt, rotate and check the SOPS-encrypted secret sources of environments",
+		Short: "Encrypt, edit, set, rotate and check the SOPS-encrypted secret sources of environments",
 		Long: `Secret sources (a secretGenerator's env files and files, Secret manifests)
 may be SOPS files encrypted with age. envctl decrypts them in memory as it
 renders; these commands write them, with the recipients the creation rules of
-.sops.yaml give for each path.`,
+.sops.yaml give for each path, and check that every environment's sources are
+encrypted for the right recipients.`,
 		Args: exactUsage(0),
 	}
-	cmd.AddCommand(newCmdSecretsEncrypt(f), newCmdSecretsRotate(f))
+	cmd.AddCommand(newCmdSecretsEncrypt(f), newCmdSecretsEdit(f), newCmdSecretsSet(f), newCmdSecretsRotate(f), newCmdSecretsCheck(f))
 	return cmd
 }
 
@@ -64,7 +65,7 @@ rendered Secrets' names: no workload restarts.`,
 			if err != nil {
 				return err
 			}
-			k, err := secrets.LoadKeys()
+			k, err := loadKeys(f)
 			if err != nil {
 				return err
 			}

@@ -262,6 +262,13 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 	if err != nil {
 		return err
 	}
+	if len(opts.Files) == 0 && usesSOPS(r) {
+		chk, err := checkSecrets(f, envOf)
+		if err != nil {
+			return err
+		}
+		addSecretFindings(rep, chk, envOf)
+	}
 
 	if err := printer.Print(f.IO.Out, rep); err != nil {
 		return err

@@ -58,6 +58,9 @@ type Config struct {
 	Compare Compare `yaml:"compare,omitempty"`
 	// Drift tunes what `envctl diff` counts as drift.
 	Drift Drift `yaml:"drift,omitempty"`
+	// Secrets holds what `envctl secrets check` allows across
+	// environments.
+	Secrets SecretsConfig `yaml:"secrets,omitempty"`
 
 	// file and root locate keys for errors found after decoding (Line,
 	// Errorf): the checks of envctl validate run after ParseConfig.
@@ -187,6 +190,33 @@ type Rule struct {
 	Schema string `yaml:"schema"`
 }
 
+// EnvSecrets is an environment's secrets: section.
+type EnvSecrets struct {
+	// Production environments' recipients must not decrypt any
+	// non-production environment's secrets (sharedRecipients aside).
+	Production bool `yaml:"production,omitempty"`
+	// Plaintext "allowed" lets the environment keep plaintext secret
+	// sources (a dev environment with throwaway values).
+	Plaintext string `yaml:"plaintext,omitempty"`
+}
+
+// PlaintextAllowed is EnvSecrets.Plaintext's one value.
+const PlaintextAllowed = "allowed"
+
+// SecretsConfig is the top-level secrets: section.
+type SecretsConfig struct {
+	// SharedRecipients may be recipients of production and
+	// non-production environments alike (a CI key that renders all).
+	SharedRecipients []SharedRecipient `yaml:"sharedRecipients,omitempty"`
+}
+
+// SharedRecipient is an age recipient declared to be shared across
+// production and non-production environments, with the reason why.
+type SharedRecipient struct {
+	Recipient string `yaml:"recipient"`
+	Reason    string `yaml:"reason"`
+}
+
 // Line returns the line of a key in envctl.yaml, written as in error
 // messages ("contracts[0].keys[1].schema", "policies[2].rules[0]"), or the
 // line of its nearest ancestor that exists; 0 when the file is unknown.
@@ -292,6 +322,9 @@ type Environment struct {
 	// ("1.36", "v1.36" or "1.36.3"): validate checks the environment
 	// against its schemas unless --kube-version says otherwise.
 	KubeVersion string `yaml:"kubeVersion,omitempty"`
+	// Secrets says how `envctl secrets check` judges the environment's
+	// secret sources.
+	Secrets EnvSecrets `yaml:"secrets,omitempty"`
 
 	line int
 }
@@ -470,6 +503,9 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	if err := cfg.checkDrift(); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkSecrets(); err != nil {
+		return nil, err
+	}
 	return &cfg, nil
 }
 
@@ -489,6 +525,35 @@ func (c *Config) checkDrift() error {
 				return c.Errorf(fmt.Sprintf("%s[%d]", l.key, i), "is empty; name a field manager as metadata.managedFields shows it")
 			}
 		}
+	}
+	return nil
+}
+
+// checkSecrets checks the secrets settings: known values, recipients
+// that look like age or SSH public keys, and a reason for each shared one.
+func (c *Config) checkSecrets() error {
+	for i, e := range c.Environments {
+		key := fmt.Sprintf("environments[%d].secrets", i)
+		switch {
+		case e.Secrets.Plaintext != "" && e.Secrets.Plaintext != PlaintextAllowed:
+			return c.Errorf(key+".plaintext", "got %q; the one value is %q (the environment may keep plaintext secret sources)", e.Secrets.Plaintext, PlaintextAllowed)
+		case e.Secrets.Production && e.Secrets.Plaintext != "":
+			return c.Errorf(key+".plaintext", "a production environment cannot keep plaintext secret sources")
+		}
+	}
+	seen := map[string]bool{}
+	for i, r := range c.Secrets.SharedRecipients {
+		key := fmt.Sprintf("secrets.sharedRecipients[%d]", i)
+		rcp := strings.TrimSpace(r.Recipient)
+		switch {
+		case !strings.HasPrefix(rcp, "age1") && !strings.HasPrefix(rcp, "ssh-"):
+			return c.Errorf(key+".recipient", "%q is not an age public key (age1...) or an SSH public key", r.Recipient)
+		case seen[rcp]:
+			return c.Errorf(key+".recipient", "is listed twice")
+		case strings.TrimSpace(r.Reason) == "":
+			return c.Errorf(key, "has no reason; say why production and non-production share this recipient")
+		}
+		seen[rcp] = true
 	}
 	return nil
 }
@@ -744,6 +809,12 @@ func knownKeys(typeName string) []string {
 		t = reflect.TypeOf(Compare{})
 	case "Drift":
 		t = reflect.TypeOf(Drift{})
+	case "EnvSecrets":
+		t = reflect.TypeOf(EnvSecrets{})
+	case "SecretsConfig":
+		t = reflect.TypeOf(SecretsConfig{})
+	case "SharedRecipient":
+		t = reflect.TypeOf(SharedRecipient{})
 	case "Contract":
 		t = reflect.TypeOf(Contract{})
 	case "ContractKey":

@@ -74,7 +74,7 @@ func TestBadConfigNamesTheFileLineAndKey(t *testing.T) {
 		cfg  string
 		want []string
 	}{
-		{"unknown top-level key", header + "enviroments: []\n", []string{"envctl.yaml:3: enviroments: unknown key (known keys: apiVersion, kind, environments, ignore, crds, contracts, policies, rules, compare, drift)"}},
+		{"unknown top-level key", header + "enviroments: []\n", []string{"envctl.yaml:3: enviroments: unknown key (known keys: apiVersion, kind, environments, ignore, crds, contracts, policies, rules, compare, drift, secrets)"}},
 		{"unknown environment key", header + "environments:\n- name: a\n  path: a\n  contxt: x\n", []string{"envctl.yaml:6: contxt: unknown key", "context"}},
 		{"duplicate key", header + "environments:\n- name: a\n  name: b\n  path: a\n", []string{"envctl.yaml:5:", `"name" already defined at line 4`}},
 		{"duplicate environment name", header + "environments:\n- name: a\n  path: a\n- name: a\n  path: a\n", []string{"envctl.yaml:6", "environments[1].name", `duplicate environment name "a"`}},
@@ -89,6 +89,12 @@ func TestBadConfigNamesTheFileLineAndKey(t *testing.T) {
 		{"unknown drift metadata mode", header + "environments:\n- name: a\n  path: a\ndrift:\n  metadata: lax\n", []string{"envctl.yaml:7: drift.metadata:", `got "lax"; the one value is "strict"`}},
 		{"empty drift manager", header + "environments:\n- name: a\n  path: a\ndrift:\n  handEditManagers: [k9s, \"\"]\n", []string{"envctl.yaml:7: drift.handEditManagers[1]: is empty"}},
 		{"unknown drift key", header + "environments:\n- name: a\n  path: a\ndrift:\n  handEditors: [k9s]\n", []string{"envctl.yaml:7: handEditors: unknown key", "handEditManagers"}},
+		{"unknown environment secrets key", header + "environments:\n- name: a\n  path: a\n  secrets:\n    prod: true\n", []string{"envctl.yaml:7: prod: unknown key (known keys: production, plaintext)"}},
+		{"unknown plaintext value", header + "environments:\n- name: a\n  path: a\n  secrets:\n    plaintext: yes\n", []string{"envctl.yaml:7: environments[0].secrets.plaintext:", `the one value is "allowed"`}},
+		{"plaintext in production", header + "environments:\n- name: a\n  path: a\n  secrets: {production: true, plaintext: allowed}\n", []string{"envctl.yaml:6: environments[0].secrets.plaintext: a production environment cannot"}},
+		{"unknown secrets key", header + "environments:\n- name: a\n  path: a\nsecrets:\n  shared: []\n", []string{"envctl.yaml:7: shared: unknown key (known keys: sharedRecipients)"}},
+		{"shared recipient that is no key", header + "environments:\n- name: a\n  path: a\nsecrets:\n  sharedRecipients:\n  - {recipient: ci-key, reason: ci}\n", []string{"envctl.yaml:8: secrets.sharedRecipients[0].recipient:", "not an age public key"}},
+		{"shared recipient without a reason", header + "environments:\n- name: a\n  path: a\nsecrets:\n  sharedRecipients:\n  - recipient: age1xyz\n", []string{"envctl.yaml:8: secrets.sharedRecipients[0]: has no reason"}},
 		{"empty file", "", []string{"envctl.yaml", "empty"}},
 		{"two documents", header + "---\n" + header, []string{"more than one YAML document"}},
 	}

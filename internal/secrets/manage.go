@@ -83,3 +83,6 @@ func RotateFile(file string, k *Keyring) error {
 	}
 	return atomicwrite.File(file, out)
 }
+
+// WriteFile replaces a SOPS file atomically, keeping its mode.
+func WriteFile(path string, b []byte) error { return atomicwrite.File(path, b) }

@@ -39,6 +39,12 @@ type File struct {
 	Format Format
 	tree   *node // without the sops metadata
 	meta   metadata
+	// rawMeta is the metadata as the file holds it (for dotenv, its
+	// sops_* lines in file order), and indent the file's indentation:
+	// an update writes both back as they were, so that its diff is the
+	// values it changed and the MAC.
+	rawMeta *node
+	indent  string
 }
 
 type metadata struct {
@@ -136,7 +142,15 @@ func Parse(path string, b []byte) (*File, error) {
 		return nil, &FileError{File: path, Problem: "not a valid SOPS file: " + err.Error()}
 	}
 	var meta *node
+	f.indent = indentOf(f.Format, b)
 	if f.Format == FormatDotenv {
+		f.rawMeta = &node{kind: mapNode}
+		for i, k := range t.keys {
+			if t.items[i].kind != commentNode && strings.HasPrefix(k, "sops_") {
+				f.rawMeta.keys = append(f.rawMeta.keys, k)
+				f.rawMeta.items = append(f.rawMeta.items, t.items[i])
+			}
+		}
 		meta, err = unflattenDotenv(t)
 		if err != nil {
 			return nil, &FileError{File: path, Problem: err.Error()}
@@ -144,6 +158,7 @@ func Parse(path string, b []byte) (*File, error) {
 	} else {
 		meta = t.get("sops")
 		t.remove("sops")
+		f.rawMeta = meta
 	}
 	if meta == nil || meta.kind != mapNode {
 		return nil, &FileError{File: path, Problem: "not a SOPS file (no sops metadata)"}

@@ -90,3 +90,53 @@ func TestFilesTheSopsCLIWritesDecryptWithEnvctl(t *testing.T) {
 		})
 	}
 }
+
+// TestFilesTheSopsCLIWritesUpdateInPlace: a file the sops CLI encrypted,
+// updated by envctl (secrets edit and set), changes only in the lines of
+// the changed value and the MAC, and still decrypts with the CLI.
+func TestFilesTheSopsCLIWritesUpdateInPlace(t *testing.T) {
+	sops := testtools.Sops(t)
+	id, rcp, _ := GenerateIdentity()
+	k, _ := NewKeyring(id)
+	files := map[string][2]string{
+		"db.env":      {"USER=app\nPASSWORD=old\n", "USER=app\nPASSWORD=new\n"},
+		"secret.yaml": {"stringData:\n  user: app\n  password: old\n", "stringData:\n  user: app\n  password: new\n"},
+		"config.json": {"{\"user\": \"app\", \"password\": \"old\"}\n", "{\"user\": \"app\", \"password\": \"new\"}\n"},
+	}
+	for name, c := range files {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, ConfigName), []byte("creation_rules:\n  - age: "+rcp+"\n"), 0o600)
+			p := filepath.Join(dir, name)
+			os.WriteFile(p, []byte(c[0]), 0o600)
+			env := append(os.Environ(), "SOPS_AGE_KEY="+id, "SOPS_AGE_KEY_FILE=", "HOME="+dir, "XDG_CONFIG_HOME="+dir)
+			cmd := exec.Command(sops, "--disable-version-check", "-e", "-i", name)
+			cmd.Dir, cmd.Env = dir, env
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("sops -e: %v: %s", err, out)
+			}
+			before, _ := os.ReadFile(p)
+			f, err := Parse(p, before)
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, changed, err := f.Update([]byte(c[1]), k)
+			if err != nil || !changed {
+				t.Fatalf("changed %v, err %v", changed, err)
+			}
+			if l := changedLines(before, after); len(l) < 2 || len(l) > 3 {
+				t.Errorf("want the value, mac and lastmodified lines changed, got %q\nbefore:\n%s\nafter:\n%s", l, before, after)
+			}
+			os.WriteFile(p, after, 0o600)
+			cmd = exec.Command(sops, "--disable-version-check", "-d", name)
+			cmd.Dir, cmd.Env = dir, env
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("sops -d after envctl's update: %v: %s\n%s", err, stderr.String(), after)
+			}
+			sameContent(t, name, out, []byte(c[1]))
+		})
+	}
+}

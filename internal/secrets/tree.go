@@ -246,13 +246,20 @@ func fromYAML(y *yaml3.Node, depth int) (*node, error) {
 }
 
 // emit writes the tree in format f. For binary it writes the data value.
-func emit(f Format, n *node) ([]byte, error) {
+func emit(f Format, n *node) ([]byte, error) { return emitIndent(f, n, "") }
+
+// emitIndent is emit with the indentation of an existing file ("" for
+// envctl's own: two spaces in YAML, four in JSON).
+func emitIndent(f Format, n *node, indent string) ([]byte, error) {
 	switch f {
 	case FormatDotenv:
 		return emitDotenv(n)
 	case FormatJSON:
 		var b bytes.Buffer
-		emitJSON(&b, n, "")
+		if indent == "" {
+			indent = "    "
+		}
+		emitJSON(&b, n, "", indent)
 		b.WriteByte('\n')
 		return b.Bytes(), nil
 	case FormatBinary:
@@ -264,7 +271,7 @@ func emit(f Format, n *node) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	enc := yaml3.NewEncoder(&b)
-	enc.SetIndent(2)
+	enc.SetIndent(max(2, len(indent)))
 	if err := enc.Encode(toYAML(n)); err != nil {
 		return nil, err
 	}
@@ -315,8 +322,8 @@ func toYAML(n *node) *yaml3.Node {
 	return &yaml3.Node{Kind: yaml3.ScalarNode, Tag: tag, Value: n.value}
 }
 
-func emitJSON(b *bytes.Buffer, n *node, indent string) {
-	in := indent + "    "
+func emitJSON(b *bytes.Buffer, n *node, indent, step string) {
+	in := indent + step
 	switch n.kind {
 	case mapNode:
 		b.WriteString("{")
@@ -333,7 +340,7 @@ func emitJSON(b *bytes.Buffer, n *node, indent string) {
 			kb, _ := json.Marshal(k)
 			b.Write(kb)
 			b.WriteString(": ")
-			emitJSON(b, n.items[i], in)
+			emitJSON(b, n.items[i], in, step)
 		}
 		if !first {
 			b.WriteString("\n" + indent)
@@ -346,7 +353,7 @@ func emitJSON(b *bytes.Buffer, n *node, indent string) {
 				b.WriteString(",")
 			}
 			b.WriteString("\n" + in)
-			emitJSON(b, it, in)
+			emitJSON(b, it, in, step)
 		}
 		if len(n.items) > 0 {
 			b.WriteString("\n" + indent)
@@ -361,4 +368,22 @@ func emitJSON(b *bytes.Buffer, n *node, indent string) {
 			b.Write(vb)
 		}
 	}
+}
+
+// indentOf is the indentation of a YAML or JSON file: its first indented
+// line's leading blanks ("" when there is none, or for other formats).
+func indentOf(f Format, b []byte) string {
+	if f != FormatYAML && f != FormatJSON && f != FormatBinary {
+		return ""
+	}
+	for _, line := range bytes.Split(b, []byte("\n"))[1:] {
+		n := len(line) - len(bytes.TrimLeft(line, " \t"))
+		if n > 0 && n < len(line) {
+			if f == FormatYAML && line[0] == '\t' {
+				return "" // tabs do not indent YAML
+			}
+			return string(line[:n])
+		}
+	}
+	return ""
 }
