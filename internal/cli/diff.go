@@ -23,6 +23,7 @@ type DiffOptions struct {
 	Args    []string
 	All     bool
 	Live    []string
+	LiveAny bool
 	Release int
 	Rev     string
 	MaxSize sizeFlag
@@ -95,6 +96,7 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.All, "all", false, "compare every registered environment")
 	fl.StringSliceVar(&opts.Live, "live", nil, "compare with objects from these snapshot files or directories instead of a cluster")
+	fl.BoolVar(&opts.LiveAny, "live-any", false, "compare with --live files whose header does not vouch for them: another environment's, truncated or edited, or without a header")
 	fl.IntVar(&opts.Release, "release", 0, "compare the cluster with this release's stored render (envctl history) instead of the repository's")
 	fl.StringVar(&opts.Rev, "rev", "", "compare with the render at this git revision instead of a cluster (offline)")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, markdown or junit")
@@ -122,21 +124,27 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	if err != nil {
 		return err
 	}
-	var src live.Source
 	if opts.Release < 0 || opts.Release > 0 && (len(envs) != 1 || len(opts.Live) > 0) {
 		return usageErrorf("--release REV compares one environment's cluster with its release REV (from envctl history), not with --live")
 	}
-	if len(opts.Live) > 0 {
-		if len(envs) != 1 {
-			return usageErrorf("--live compares one environment, got %d", len(envs))
+	// Each environment's source, by name: a cluster's is shared, a
+	// snapshot is the environment's own.
+	sources := map[string]live.Source{}
+	switch {
+	case len(opts.Live) > 0:
+		if sources, err = snapshotSources(f, envs, opts); err != nil {
+			return err
 		}
-		objs, err := live.ReadObjects(int64(opts.MaxSize), opts.Live...)
+	case opts.LiveAny:
+		return usageErrorf("--live-any relaxes the checks of --live files; there is no --live")
+	default:
+		src, err := opts.Cluster.source()
 		if err != nil {
-			return fmt.Errorf("--live: %w", err)
+			return err
 		}
-		src = &live.Snapshot{Objects: objs}
-	} else if src, err = opts.Cluster.source(); err != nil {
-		return err
+		for _, env := range envs {
+			sources[env.Name] = src
+		}
 	}
 	if err := opts.Render.refuseNoDecrypt("diff"); err != nil {
 		return err
@@ -156,7 +164,7 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	for i, rd := range rendered {
 		g.Go(func() error {
 			var err error
-			reports[i], problems[i], err = diffOne(gctx, src, opts.Cluster.target(rd.Env), rd, ignoreRules(r.Config, rd.Env), opts.Release)
+			reports[i], problems[i], err = diffOne(gctx, sources[rd.Env.Name], opts.Cluster.target(rd.Env), rd, ignoreRules(r.Config, rd.Env), opts.Release)
 			if err != nil {
 				return fmt.Errorf("%s: %w", rd.Env.Name, err)
 			}
@@ -189,6 +197,32 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 		return fmt.Errorf("could not compare %d kind(s); the rest is in sync", unread)
 	}
 	return nil
+}
+
+// snapshotSources gives each environment the --live files that are its
+// snapshot (live.SelectSnapshot), before anything is rendered: a file that
+// cannot be what it claims is an error, never a report of missing objects.
+func snapshotSources(f *Factory, envs []repo.Environment, opts *DiffOptions) (map[string]live.Source, error) {
+	h, err := snapshotHasher()
+	if err != nil {
+		return nil, err
+	}
+	files, err := live.ReadSnapshots(int64(opts.MaxSize), opts.Live...)
+	if err != nil {
+		return nil, fmt.Errorf("--live %w", err)
+	}
+	out := map[string]live.Source{}
+	for _, env := range envs {
+		s, warnings, err := live.SelectSnapshot(files, env.Name, live.SelectOptions{Any: opts.LiveAny, Several: len(envs) > 1, Hasher: h})
+		if err != nil {
+			return nil, fmt.Errorf("%s: --live %w", env.Name, err)
+		}
+		for _, w := range warnings {
+			warnf(f, "%s: %s", env.Name, w)
+		}
+		out[env.Name] = s
+	}
+	return out, nil
 }
 
 // diffJobs bounds the environments compared at once; each reads its

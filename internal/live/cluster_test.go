@@ -552,7 +552,7 @@ func TestASnapshotGivesTheSameResultAsTheLiveDiff(t *testing.T) {
 	liveRep := compare(t, c, ns, rendered)
 
 	desired, _ := manifest.Parse(rendered)
-	snap, err := live.Capture(context.Background(), clusters(c.Kubeconfig, testcluster.UserAdmin), target(ns), "test", desired)
+	snap, err := live.Capture(context.Background(), clusters(c.Kubeconfig, testcluster.UserAdmin), target(ns), desired, live.CaptureOptions{Env: "test", Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -561,11 +561,15 @@ func TestASnapshotGivesTheSameResultAsTheLiveDiff(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "snap.yaml")
 	os.WriteFile(file, snap, 0o644)
-	objs, err := live.ReadObjects(0, file)
+	files, err := live.ReadSnapshots(0, file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := diff(&live.Snapshot{Objects: objs}, target(ns), rendered)
+	s, _, err := live.SelectSnapshot(files, "test", live.SelectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := diff(s, target(ns), rendered)
 	if err != nil {
 		t.Fatal(err)
 	}
