@@ -441,14 +441,26 @@ func (s *Snapshot) Read(_ context.Context, _ Target, q Query) (*Result, error) {
 		nss[ns] = true
 	}
 	res := &Result{Digests: &s.Hasher}
+	// Namespaced objects decide whether the file is the environment's: a
+	// cluster-scoped one (a Namespace with the same labels) matches
+	// another environment's snapshot too.
+	held, matched := 0, 0
+	for _, o := range s.Objects {
+		if o.GetNamespace() != "" {
+			held++
+		}
+	}
 	for _, o := range s.Objects {
 		gv, _ := schema.ParseGroupVersion(o.GetApiVersion())
 		if !kinds[gv.Group+"/"+o.GetKind()] || !nss[o.GetNamespace()] || !sel.Matches(labels.Set(o.GetLabels())) {
 			continue
 		}
+		if o.GetNamespace() != "" || held == 0 {
+			matched++
+		}
 		res.Objects = append(res.Objects, o.Copy())
 	}
-	if len(res.Objects) == 0 && (len(s.Objects) > 0 || !s.vouched) {
+	if matched == 0 && (len(s.Objects) > 0 || !s.vouched) {
 		return nil, &NoMatchError{Files: s.Files, Held: len(s.Objects), Query: q}
 	}
 	SortObjects(res.Objects)
