@@ -112,7 +112,7 @@ func runSnapshot(ctx context.Context, opts *SnapshotOptions) error {
 // digests unverifiable without it.
 func snapshotHasher() (live.Hasher, error) {
 	var h live.Hasher
-	if k, ok := os.LookupEnv("ENVCTL_SNAPSHOT_KEY"); ok {
+	if k := os.Getenv("ENVCTL_SNAPSHOT_KEY"); k != "" {
 		h.Key = []byte(k)
 	}
 	return h, h.CheckKey()
