@@ -60,6 +60,14 @@ Live state is read with one LIST per kind per namespace; get and list
 permissions are enough, and no write call is ever made. Secret values are
 never printed: only that a key changed.
 
+--live FILE|DIR reads snapshots taken by 'envctl snapshot': each environment
+compares with the files whose header names it. A file that is empty, binary,
+not YAML or JSON, holds no object of the environment, or is another
+environment's, truncated or edited since it was taken, or has no header (a
+'kubectl get -o yaml' dump) is an error, not drift; --live-any compares with
+the last three anyway. Snapshots taken with ENVCTL_SNAPSHOT_KEY need the same
+key.
+
 --rev REF compares no cluster: it renders each environment at git revision
 REF (read from git in memory; nothing is checked out) and in the working
 tree, and reports what the change does: objects and fields changed, added
@@ -78,6 +86,9 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
   # Against a snapshot instead of a cluster
   envctl snapshot staging -o staging-live.yaml
   envctl diff staging --live staging-live.yaml
+
+  # Every environment against a directory of snapshots
+  envctl diff --all --live snapshots/
 
   # A PR comment
   envctl diff prod -o markdown
