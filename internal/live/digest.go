@@ -48,9 +48,10 @@ const (
 	scryptLogN = 15
 	scryptR    = 8
 	scryptP    = 1
-	// scryptMaxLogN bounds what a digest read from a file may ask for:
-	// a crafted snapshot must not make diff allocate gigabytes.
-	scryptMaxLogN = 20
+	// scryptMaxMemory bounds what a digest read from a file may ask for
+	// (scrypt takes 128·r·N bytes): a crafted snapshot must not make diff
+	// allocate gigabytes. Four times today's parameters.
+	scryptMaxMemory = 128 << 20
 )
 
 // hmacKeyMin is the shortest ENVCTL_SNAPSHOT_KEY accepted: with the key
@@ -187,9 +188,9 @@ func parseDigest(s string) (*digest, error) {
 			return nil, fmt.Errorf("malformed %s digest: unknown parameter %q", scheme, k)
 		}
 	}
-	// The bounds keep a crafted file from costing more than a few
-	// hundred MiB or seconds per value.
-	if d.logN < 10 || d.logN > scryptMaxLogN || d.r < 1 || d.r > 32 || d.p < 1 || d.p > 4 {
+	// The bounds keep a crafted file from costing more than 128 MiB and
+	// a second or so per value.
+	if d.logN < 10 || d.logN > 24 || d.r < 1 || d.r > 32 || d.p < 1 || d.p > 4 || 128*d.r<<d.logN > scryptMaxMemory {
 		return nil, fmt.Errorf("%s digest: parameters ln=%d,r=%d,p=%d out of the accepted range", scheme, d.logN, d.r, d.p)
 	}
 	return d, nil

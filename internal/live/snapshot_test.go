@@ -402,3 +402,14 @@ func FuzzReadSnapshot(f *testing.F) {
 		}
 	})
 }
+
+func TestADigestCannotAskForGigabytes(t *testing.T) {
+	salt := base64.RawStdEncoding.EncodeToString(make([]byte, 16))
+	sum := base64.RawStdEncoding.EncodeToString(make([]byte, 32))
+	for params, ok := range map[string]bool{"ln=15,r=8,p=1": true, "ln=17,r=8,p=1": true, "ln=18,r=8,p=1": false, "ln=20,r=32,p=1": false, "ln=15,r=8,p=99": false, "ln=4,r=8,p=1": false} {
+		_, err := parseDigest(scryptScheme + "$" + params + "$" + salt + "$" + sum)
+		if (err == nil) != ok {
+			t.Errorf("%s: err = %v, want accepted %v", params, err, ok)
+		}
+	}
+}
