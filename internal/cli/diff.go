@@ -138,6 +138,9 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	if opts.Release < 0 || opts.Release > 0 && (len(envs) != 1 || len(opts.Live) > 0) {
 		return usageErrorf("--release REV compares one environment's cluster with its release REV (from envctl history), not with --live")
 	}
+	if err := opts.Render.refuseNoDecrypt("diff"); err != nil {
+		return err
+	}
 	// Each environment's source, by name: a cluster's is shared, a
 	// snapshot is the environment's own.
 	sources := map[string]live.Source{}
@@ -156,9 +159,6 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 		for _, env := range envs {
 			sources[env.Name] = src
 		}
-	}
-	if err := opts.Render.refuseNoDecrypt("diff"); err != nil {
-		return err
 	}
 	rendered, err := opts.Render.render(ctx, f, envs, nil)
 	if err != nil {
@@ -220,13 +220,13 @@ func snapshotSources(f *Factory, envs []repo.Environment, opts *DiffOptions) (ma
 	}
 	files, err := live.ReadSnapshots(int64(opts.MaxSize), opts.Live...)
 	if err != nil {
-		return nil, fmt.Errorf("--live %w", err)
+		return nil, fmt.Errorf("--live: %w", err)
 	}
 	out := map[string]live.Source{}
 	for _, env := range envs {
 		s, warnings, err := live.SelectSnapshot(files, env.Name, live.SelectOptions{Any: opts.LiveAny, Several: len(envs) > 1, Hasher: h})
 		if err != nil {
-			return nil, fmt.Errorf("%s: --live %w", env.Name, err)
+			return nil, fmt.Errorf("%s: --live: %w", env.Name, err)
 		}
 		for _, w := range warnings {
 			warnf(f, "%s: %s", env.Name, w)
