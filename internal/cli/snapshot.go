@@ -67,6 +67,10 @@ func runSnapshot(ctx context.Context, opts *SnapshotOptions) error {
 	if err != nil {
 		return err
 	}
+	h, err := snapshotHasher()
+	if err != nil {
+		return err
+	}
 	src, err := opts.Cluster.source()
 	if err != nil {
 		return err
@@ -83,11 +87,10 @@ func runSnapshot(ctx context.Context, opts *SnapshotOptions) error {
 	if err != nil {
 		return err
 	}
-	h, err := snapshotHasher()
-	if err != nil {
-		return err
-	}
-	out, err := live.Capture(ctx, src, opts.Cluster.target(env), desired, live.CaptureOptions{Env: env.Name, Hasher: h, Now: time.Now()})
+	out, err := live.Capture(ctx, src, opts.Cluster.target(env), desired, live.CaptureOptions{
+		Env: env.Name, Hasher: h, Now: time.Now(),
+		Warnf: func(format string, args ...any) { warnf(f, format, args...) },
+	})
 	var incomplete *live.IncompleteError
 	if errors.As(err, &incomplete) {
 		for _, p := range incomplete.Problems {

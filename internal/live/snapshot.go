@@ -342,7 +342,14 @@ type CaptureOptions struct {
 	Hasher Hasher
 	// Now is the time recorded in the header.
 	Now time.Time
+	// Warnf, when set, is told what the user should know but that does
+	// not stop the snapshot.
+	Warnf func(format string, args ...any)
 }
+
+// slowDigests is how many scrypt digests make a snapshot worth a hint:
+// comparing costs one scrypt call (~0.1 s of a core) per rendered value.
+const slowDigests = 50
 
 // Capture reads what is live for an environment's desired objects and
 // encodes it as a snapshot file: a header saying what was read, then the
@@ -358,6 +365,9 @@ func Capture(ctx context.Context, src Source, t Target, desired []*yaml.RNode, o
 	if err := MaskSecrets(st.Live, o.Hasher); err != nil {
 		return nil, err
 	}
+	if n := countSecretValues(st.Live); n >= slowDigests && o.Hasher.Key == nil && o.Warnf != nil {
+		o.Warnf("%d Secret values digested with scrypt: each diff --live of this snapshot spends ~0.1 s of a CPU core per value; set ENVCTL_SNAPSHOT_KEY for HMAC digests, which cost microseconds", n)
+	}
 	h := &SnapshotHeader{
 		Environment:   o.Env,
 		TakenAt:       o.Now.UTC().Format(time.RFC3339),
@@ -369,6 +379,17 @@ func Capture(ctx context.Context, src Source, t Target, desired []*yaml.RNode, o
 		h.Kinds = append(h.Kinds, kindString(k.GroupVersion().String(), k.Kind))
 	}
 	return EncodeSnapshot(h, st.Live)
+}
+
+func countSecretValues(objs []*yaml.RNode) int {
+	n := 0
+	for _, o := range objs {
+		if isSecret(o) {
+			vals, _ := secretValues(o)
+			n += len(vals)
+		}
+	}
+	return n
 }
 
 func kindString(apiVersion, kind string) string { return apiVersion + " " + kind }
