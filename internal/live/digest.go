@@ -210,16 +210,24 @@ func (e *KeyError) Error() string {
 	return fmt.Sprintf("its Secret digests are HMACs under key %s, but ENVCTL_SNAPSHOT_KEY is key %s", e.Want, e.Have)
 }
 
+// checkKeyID says whether h holds the key that id names.
+func (h Hasher) checkKeyID(id string) error {
+	if h.Key == nil {
+		return &KeyError{Want: id}
+	}
+	if have := h.keyID(); have != id {
+		return &KeyError{Want: id, Have: have}
+	}
+	return nil
+}
+
 // matches reports whether value is the one d was made from.
 func (h Hasher) matches(d *digest, value string) (bool, error) {
 	var sum []byte
 	switch d.scheme {
 	case hmacScheme:
-		if h.Key == nil {
-			return false, &KeyError{Want: d.keyID}
-		}
-		if id := h.keyID(); id != d.keyID {
-			return false, &KeyError{Want: d.keyID, Have: id}
+		if err := h.checkKeyID(d.keyID); err != nil {
+			return false, err
 		}
 		sum = h.mac(d.salt, value)
 	default:

@@ -355,7 +355,7 @@ func SelectSnapshot(files []*SnapshotFile, env string, opts SelectOptions) (*Sna
 			warnings = append(warnings, fmt.Sprintf("%s: %s; compared anyway (--live-any)", f.Path, f.Damage))
 		}
 		for _, id := range f.KeyIDs {
-			if _, err := opts.Hasher.matches(&digest{scheme: hmacScheme, keyID: id}, ""); err != nil {
+			if err := opts.Hasher.checkKeyID(id); err != nil {
 				return nil, nil, &SnapshotError{f.Path, err}
 			}
 		}
