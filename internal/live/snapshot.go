@@ -365,6 +365,12 @@ func Capture(ctx context.Context, src Source, t Target, desired []*yaml.RNode, o
 	if err := MaskSecrets(st.Live, o.Hasher); err != nil {
 		return nil, err
 	}
+	if len(st.Live) == 0 && o.Warnf != nil {
+		// Written all the same: it is what is live. But a wrong context
+		// looks exactly like this, and diff will report every object
+		// missing.
+		o.Warnf("no live object of %s in namespaces %s (selector %q): the snapshot holds none; is this the environment's cluster?", o.Env, strings.Join(st.Query.Namespaces, ", "), st.Query.Selector)
+	}
 	if n := countSecretValues(st.Live); n >= slowDigests && o.Hasher.Key == nil && o.Warnf != nil {
 		o.Warnf("%d Secret values digested with scrypt: each diff --live of this snapshot spends ~0.1 s of a CPU core per value; set ENVCTL_SNAPSHOT_KEY for HMAC digests, which cost microseconds", n)
 	}
