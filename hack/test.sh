@@ -7,8 +7,8 @@
 #      tests run against (hack/ci-deps.sh; ~8 minutes the first time);
 #   3. go vet, then go test ./... (extra arguments are passed to go test);
 #   4. in CI (CI set), each fuzz target for $ENVCTL_FUZZTIME (default 60s):
-#      the YAML alias/size guard, the envctl.yaml decoder and the drift
-#      tree builder.
+#      the YAML alias/size guard, the envctl.yaml decoder, the drift
+#      tree builder and the --live snapshot reader.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -52,4 +52,5 @@ if [[ -n "${CI:-}" ]]; then
 	go test ./internal/yamlguard -run '^$' -fuzz '^FuzzCheck$' -fuzztime "$fuzztime"
 	go test ./internal/repo -run '^$' -fuzz '^FuzzParseConfig$' -fuzztime "$fuzztime"
 	go test ./internal/drift -run '^$' -fuzz '^FuzzCompare$' -fuzztime "$fuzztime"
+	go test ./internal/live -run '^$' -fuzz '^FuzzReadSnapshot$' -fuzztime "$fuzztime"
 fi

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -14,6 +17,8 @@ import (
 	yaml3 "go.yaml.in/yaml/v3"
 
 	"github.com/envctl/envctl/internal/cli"
+	"github.com/envctl/envctl/internal/live"
+	"github.com/envctl/envctl/internal/testcluster"
 )
 
 // planted is the Secret value the test plants in every way a repository
@@ -110,16 +115,7 @@ data: {password: b2xk, TOKEN: b2xk}
 // may appear only as a Secret's data or stringData value.
 func TestPlantedSecretNeverLeaks(t *testing.T) {
 	t.Setenv("ENVCTL_INPROCESS", "1")
-	root := t.TempDir()
-	for name, content := range plantedRepo {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root := writePlantedRepo(t)
 	cache := filepath.Join(t.TempDir(), "cache")
 	out := filepath.Join(t.TempDir(), "out")
 	rendered := filepath.Join(t.TempDir(), "dev.yaml")
@@ -214,6 +210,113 @@ func TestPlantedSecretNeverLeaks(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// writePlantedRepo writes plantedRepo to a temporary directory.
+func writePlantedRepo(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, content := range plantedRepo {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// TestPlantedSecretNeverLeaksFromASnapshot applies the planted repository's
+// dev environment to a real API server, takes `envctl snapshot dev -o
+// FILE` (scrypt digests, then HMAC under ENVCTL_SNAPSHOT_KEY), and greps
+// the file for the planted value in every form, and for digests anyone
+// could check without the KDF or the key (plain SHA-256, SHA-1, MD5 of
+// the value). Every Secret value in the file must be a digest of envctl's
+// current schemes; diff --live against it leaks nothing either.
+func TestPlantedSecretNeverLeaksFromASnapshot(t *testing.T) {
+	t.Setenv("ENVCTL_INPROCESS", "1")
+	root := writePlantedRepo(t)
+	c := testcluster.Start(t)
+	run := func(args ...string) (stdout, stderr []byte, code int) {
+		var o, e bytes.Buffer
+		args = append(args, "--repo", root, "--no-cache")
+		if args[0] != "build" {
+			args = append(args, "--kubeconfig", c.Kubeconfig, "--context", testcluster.UserAdmin)
+		}
+		code = cli.Run(args, cli.IOStreams{In: bytes.NewReader(nil), Out: &o, ErrOut: &e})
+		return o.Bytes(), e.Bytes(), code
+	}
+	rendered, stderr, code := run("build", "dev")
+	if code != 0 {
+		t.Fatalf("build dev: exit %d: %s", code, stderr)
+	}
+	c.Kubectl(t, "create", "namespace", "app")
+	c.KubectlInput(t, string(rendered), "apply", "-f", "-")
+
+	forms := plantedForms()
+	for _, h := range []func(string) []byte{
+		func(s string) []byte { b := sha256.Sum256([]byte(s)); return b[:] },
+		func(s string) []byte { b := sha1.Sum([]byte(s)); return b[:] },
+		func(s string) []byte { b := md5.Sum([]byte(s)); return b[:] },
+	} {
+		for i, v := range []string{planted, planted + "x"} {
+			sum := h(v)
+			forms[fmt.Sprintf("digest %d hex (%x)", i, sum[:2])] = hex.EncodeToString(sum)
+			forms[fmt.Sprintf("digest %d base64 (%x)", i, sum[:2])] = base64.RawStdEncoding.EncodeToString(sum)
+		}
+	}
+	for _, key := range []string{"", "a-key-kept-outside-the-file-0123"} {
+		t.Setenv("ENVCTL_SNAPSHOT_KEY", key)
+		file := filepath.Join(t.TempDir(), "dev-live.yaml")
+		stdout, stderr, code := run("snapshot", "dev", "-o", file)
+		if code != 0 {
+			t.Fatalf("snapshot dev: exit %d: %s", code, stderr)
+		}
+		snap, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for what, data := range map[string][]byte{"snapshot file": snap, "snapshot stdout": stdout, "snapshot stderr": stderr} {
+			for form, s := range forms {
+				if bytes.Contains(data, []byte(s)) {
+					t.Errorf("key %q: %s holds the planted value (%s)", key, what, form)
+				}
+			}
+		}
+		sf, err := live.ParseSnapshot(file, snap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets := 0
+		for _, o := range sf.Objects {
+			if o.GetKind() != "Secret" {
+				continue
+			}
+			secrets++
+			for k, v := range o.GetDataMap() {
+				raw, _ := base64.StdEncoding.DecodeString(v)
+				if !strings.HasPrefix(string(raw), "envctl-scrypt$ln=15,r=8,p=1$") && !strings.HasPrefix(string(raw), "envctl-hmac$key=") {
+					t.Errorf("key %q: Secret %s data.%s is not a digest of a current scheme: %.20q", key, o.GetName(), k, raw)
+				}
+			}
+		}
+		if secrets < 2 {
+			t.Errorf("key %q: the snapshot holds %d Secrets, want the planted ones", key, secrets)
+		}
+		for _, format := range []string{"text", "json", "markdown", "junit"} {
+			stdout, stderr, code := run("diff", "dev", "--live", file, "-o", format)
+			if code != 0 {
+				t.Errorf("key %q: diff dev --live (%s): exit %d, want 0 (in sync): %s%s", key, format, code, stdout, stderr)
+			}
+			for form, s := range forms {
+				if bytes.Contains(stdout, []byte(s)) || bytes.Contains(stderr, []byte(s)) {
+					t.Errorf("key %q: diff --live -o %s holds the planted value (%s)", key, format, form)
+				}
+			}
 		}
 	}
 }

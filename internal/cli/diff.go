@@ -24,6 +24,7 @@ type DiffOptions struct {
 	Args    []string
 	All     bool
 	Live    []string
+	LiveAny bool
 	Release int
 	Rev     string
 	MaxSize sizeFlag
@@ -70,6 +71,14 @@ Live state is read with one LIST per kind per namespace; get and list
 permissions are enough, and no write call is ever made. Secret values are
 never printed: only that a key changed.
 
+--live FILE|DIR reads snapshots taken by 'envctl snapshot': each environment
+compares with the files whose header names it. A file that is empty, binary,
+not YAML or JSON, holds no object of the environment, or is another
+environment's, truncated or edited since it was taken, or has no header (a
+'kubectl get -o yaml' dump) is an error, not drift; --live-any compares with
+the last three anyway. Snapshots taken with ENVCTL_SNAPSHOT_KEY need the same
+key.
+
 --rev REF compares no cluster: it renders each environment at git revision
 REF (read from git in memory; nothing is checked out) and in the working
 tree, and reports what the change does: objects and fields changed, added
@@ -96,6 +105,9 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
   envctl snapshot staging -o staging-live.yaml
   envctl diff staging --live staging-live.yaml
 
+  # Every environment against a directory of snapshots
+  envctl diff --all --live snapshots/
+
   # A PR comment
   envctl diff prod -o markdown
 
@@ -113,6 +125,7 @@ Exit codes: 0 no drift, 1 drift, 2 could not compare (as kubectl diff).`,
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.All, "all", false, "compare every registered environment")
 	fl.StringSliceVar(&opts.Live, "live", nil, "compare with objects from these snapshot files or directories instead of a cluster")
+	fl.BoolVar(&opts.LiveAny, "live-any", false, "compare with --live files whose header does not vouch for them: another environment's, truncated or edited, or without a header")
 	fl.IntVar(&opts.Release, "release", 0, "compare the cluster with this release's stored render (envctl history) instead of the repository's")
 	fl.StringVar(&opts.Rev, "rev", "", "compare with the render at this git revision instead of a cluster (offline)")
 	fl.StringVarP(&opts.Output, "output", "o", "text", "output format: text, json, markdown or junit")
@@ -155,24 +168,30 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	if err != nil {
 		return err
 	}
-	var src live.Source
 	if opts.Release < 0 || opts.Release > 0 && (len(envs) != 1 || len(opts.Live) > 0) {
 		return usageErrorf("--release REV compares one environment's cluster with its release REV (from envctl history), not with --live")
 	}
-	if len(opts.Live) > 0 {
-		if len(envs) != 1 {
-			return usageErrorf("--live compares one environment, got %d", len(envs))
-		}
-		objs, err := live.ReadObjects(int64(opts.MaxSize), opts.Live...)
-		if err != nil {
-			return fmt.Errorf("--live: %w", err)
-		}
-		src = &live.Snapshot{Objects: objs}
-	} else if src, err = opts.Cluster.source(); err != nil {
-		return err
-	}
 	if err := opts.Render.refuseNoDecrypt("diff"); err != nil {
 		return err
+	}
+	// Each environment's source, by name: a cluster's is shared, a
+	// snapshot is the environment's own.
+	sources := map[string]live.Source{}
+	switch {
+	case len(opts.Live) > 0:
+		if sources, err = snapshotSources(f, envs, opts); err != nil {
+			return err
+		}
+	case opts.LiveAny:
+		return usageErrorf("--live-any relaxes the checks of --live files; there is no --live")
+	default:
+		src, err := opts.Cluster.source()
+		if err != nil {
+			return err
+		}
+		for _, env := range envs {
+			sources[env.Name] = src
+		}
 	}
 	rendered, err := opts.Render.render(ctx, f, envs, nil)
 	if err != nil {
@@ -189,7 +208,7 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 	for i, rd := range rendered {
 		g.Go(func() error {
 			var err error
-			reports[i], problems[i], err = diffOne(gctx, src, opts.Cluster.target(rd.Env), rd, driftOptions(r.Config, rd.Env), opts.Release)
+			reports[i], problems[i], err = diffOne(gctx, sources[rd.Env.Name], opts.Cluster.target(rd.Env), rd, driftOptions(r.Config, rd.Env), opts.Release)
 			if err != nil {
 				return fmt.Errorf("%s: %w", rd.Env.Name, err)
 			}
@@ -222,6 +241,32 @@ func runDiff(ctx context.Context, opts *DiffOptions) error {
 		return fmt.Errorf("could not compare %d kind(s); the rest is in sync", unread)
 	}
 	return nil
+}
+
+// snapshotSources gives each environment the --live files that are its
+// snapshot (live.SelectSnapshot), before anything is rendered: a file that
+// cannot be what it claims is an error, never a report of missing objects.
+func snapshotSources(f *Factory, envs []repo.Environment, opts *DiffOptions) (map[string]live.Source, error) {
+	h, err := snapshotHasher()
+	if err != nil {
+		return nil, err
+	}
+	files, err := live.ReadSnapshots(int64(opts.MaxSize), opts.Live...)
+	if err != nil {
+		return nil, fmt.Errorf("--live: %w", err)
+	}
+	out := map[string]live.Source{}
+	for _, env := range envs {
+		s, warnings, err := live.SelectSnapshot(files, env.Name, live.SelectOptions{Any: opts.LiveAny, Several: len(envs) > 1, Hasher: h})
+		if err != nil {
+			return nil, fmt.Errorf("%s: --live: %w", env.Name, err)
+		}
+		for _, w := range warnings {
+			warnf(f, "%s: %s", env.Name, w)
+		}
+		out[env.Name] = s
+	}
+	return out, nil
 }
 
 // diffJobs bounds the environments compared at once; each reads its

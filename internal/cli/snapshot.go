@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,8 +34,15 @@ namespace it renders into, narrowed by its selector) and write them as a YAML
 stream, so a job without cluster access, or an auditor, can run
 'envctl diff ENV --live FILE' later and get the same result as a live diff.
 
-Secret values are replaced by salted SHA-256 digests: the file tells whether
-a value changed without holding the value.`,
+The file starts with a header (apiVersion envctl.dev/v1, kind Snapshot): the
+environment, the namespaces, selector and kinds read, the time, the object
+count and a checksum of the rest, so that 'diff --live' refuses another
+environment's snapshot or a truncated one.
+
+Secret values are replaced by digests, each with its own random salt: scrypt
+(N=2^15, r=8, p=1), or HMAC-SHA256 when ENVCTL_SNAPSHOT_KEY is set (then
+'diff --live' needs the same key). The file tells whether a value changed
+without holding the value, and cannot be brute-forced cheaply.`,
 		Example: `  envctl snapshot staging -o staging-live.yaml
   envctl diff staging --live staging-live.yaml`,
 		Args: exactUsage(1),
@@ -58,6 +67,10 @@ func runSnapshot(ctx context.Context, opts *SnapshotOptions) error {
 	if err != nil {
 		return err
 	}
+	h, err := snapshotHasher()
+	if err != nil {
+		return err
+	}
 	src, err := opts.Cluster.source()
 	if err != nil {
 		return err
@@ -74,7 +87,10 @@ func runSnapshot(ctx context.Context, opts *SnapshotOptions) error {
 	if err != nil {
 		return err
 	}
-	out, err := live.Capture(ctx, src, opts.Cluster.target(env), env.Name, desired)
+	out, err := live.Capture(ctx, src, opts.Cluster.target(env), desired, live.CaptureOptions{
+		Env: env.Name, Hasher: h, Now: time.Now(),
+		Warnf: func(format string, args ...any) { warnf(f, format, args...) },
+	})
 	var incomplete *live.IncompleteError
 	if errors.As(err, &incomplete) {
 		for _, p := range incomplete.Problems {
@@ -92,4 +108,15 @@ func runSnapshot(ctx context.Context, opts *SnapshotOptions) error {
 		return fmt.Errorf("-o %s: %w", opts.Output, err)
 	}
 	return nil
+}
+
+// snapshotHasher digests Secret values with ENVCTL_SNAPSHOT_KEY when it is
+// set: a key kept outside the snapshot file (a CI secret) makes its
+// digests unverifiable without it.
+func snapshotHasher() (live.Hasher, error) {
+	var h live.Hasher
+	if k := os.Getenv("ENVCTL_SNAPSHOT_KEY"); k != "" {
+		h.Key = []byte(k)
+	}
+	return h, h.CheckKey()
 }

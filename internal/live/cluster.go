@@ -227,6 +227,9 @@ type Result struct {
 	Problems []Problem
 	// Lists is the number of LIST calls made.
 	Lists int
+	// Digests, set by a snapshot and never by a cluster, says that Secret
+	// values in Objects are digests, checked with it.
+	Digests *Hasher
 }
 
 // Read lists every queried kind once per namespace (once in all for

@@ -3,6 +3,9 @@ package live_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -520,7 +523,7 @@ func TestASnapshotGivesTheSameResultAsTheLiveDiff(t *testing.T) {
 	liveRep := compare(t, c, ns, rendered)
 
 	desired, _ := manifest.Parse(rendered)
-	snap, err := live.Capture(context.Background(), clusters(c.Kubeconfig, testcluster.UserAdmin), target(ns), "test", desired)
+	snap, err := live.Capture(context.Background(), clusters(c.Kubeconfig, testcluster.UserAdmin), target(ns), desired, live.CaptureOptions{Env: "test", Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -529,11 +532,15 @@ func TestASnapshotGivesTheSameResultAsTheLiveDiff(t *testing.T) {
 	}
 	file := filepath.Join(t.TempDir(), "snap.yaml")
 	os.WriteFile(file, snap, 0o644)
-	objs, err := live.ReadObjects(0, file)
+	files, err := live.ReadSnapshots(0, file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := diff(&live.Snapshot{Objects: objs}, target(ns), rendered)
+	s, _, err := live.SelectSnapshot(files, "test", live.SelectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := diff(s, target(ns), rendered)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,5 +577,60 @@ func TestAConnectionHandsOutTheClientsThatWrite(t *testing.T) {
 	}
 	if len(res.Objects) != 1 || res.Objects[0].GetName() != "written" {
 		t.Errorf("read back %d objects, want the one written", len(res.Objects))
+	}
+}
+
+// A live Secret that carries the snapshot salt annotation and holds, as
+// its value, a digest of the rendered value (old format or new) is still a
+// Secret whose value differs: only a snapshot file compares digests, so
+// nothing on the cluster can make diff read a changed value as in sync.
+func TestALiveSecretDressedAsASnapshotIsComparedAsItIs(t *testing.T) {
+	c := testcluster.Shared(t)
+	salt := []byte("fixed-salt")
+	sum := sha256.Sum256(append(append([]byte(nil), salt...), plantedSecret...))
+	newDigest, err := live.Hasher{}.Digest(plantedSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, value := range map[string]string{
+		"format-1 digest": "envctl-sha256:" + hex.EncodeToString(sum[:]),
+		"scrypt digest":   newDigest,
+	} {
+		t.Run(name, func(t *testing.T) {
+			ns := c.Namespace(t, "dressed")
+			rendered := render(t, app(ns, nil))
+			apply(t, c, serverSide, rendered)
+			secret := strings.Fields(strings.TrimPrefix(c.Kubectl(t, "-n", ns, "get", "secret", "-o", "name", "-l", "envctl.dev/test="+ns), "secret/"))[0]
+			c.Kubectl(t, "-n", ns, "annotate", "secret", secret, live.SaltAnnotation+"="+hex.EncodeToString(salt))
+			c.Kubectl(t, "-n", ns, "patch", "secret", secret, "--type=merge", "-p", `{"data":{"password":"`+base64.StdEncoding.EncodeToString([]byte(value))+`"}}`)
+
+			want := "changed Secret/db [changed:data.password]"
+			if got := summary(compare(t, c, ns, rendered)); got != want {
+				t.Errorf("live diff:\n%s\nwant:\n%s", got, want)
+			}
+
+			// The same through a snapshot of it: the digest string is the
+			// live value, digested again.
+			desired, _ := manifest.Parse(rendered)
+			snap, err := live.Capture(context.Background(), clusters(c.Kubeconfig, testcluster.UserAdmin), target(ns), desired, live.CaptureOptions{Env: "test", Now: time.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sf, err := live.ParseSnapshot("snap.yaml", snap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, _, err := live.SelectSnapshot([]*live.SnapshotFile{sf}, "test", live.SelectOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := diff(s, target(ns), rendered)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := summary(res.Report); got != want {
+				t.Errorf("snapshot diff:\n%s\nwant:\n%s", got, want)
+			}
+		})
 	}
 }

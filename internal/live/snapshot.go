@@ -1,158 +1,299 @@
 package live
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
+	"time"
 
-	"sigs.k8s.io/kustomize/kyaml/filesys"
-	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/envctl/envctl/internal/manifest"
-	"github.com/envctl/envctl/internal/yamlguard"
 )
-
-// SaltAnnotation carries the salt of a snapshot's Secret digests.
-const SaltAnnotation = "envctl.dev/snapshot-salt"
 
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
-// digestPrefix marks a Secret value replaced by its salted digest.
-const digestPrefix = "envctl-sha256:"
+// unmatched stands for a rendered Secret value that matches no digest of
+// the snapshot: it differs from every digest, so the value reads as
+// changed, and it says nothing about the value.
+const unmatched = "envctl: matches no digest in the snapshot"
 
-// NewSalt returns a random salt for one snapshot.
-func NewSalt() []byte {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
-	}
-	return b
-}
+func isSecret(o *yaml.RNode) bool { return o.GetKind() == "Secret" && o.GetApiVersion() == "v1" }
 
 // MaskSecrets replaces every Secret value in objs (data, stringData, and
-// the copy kubectl keeps in the last-applied annotation) by a salted
-// SHA-256 digest, so a snapshot file can be shared with an auditor or a CI
-// job without sharing credentials, and still tells whether a value changed.
-func MaskSecrets(objs []*yaml.RNode, salt []byte) error {
+// the copy kubectl keeps in the last-applied annotation) by a digest with
+// its own random salt (Hasher), so a snapshot file can be shared with an
+// auditor or a CI job without sharing credentials, and still tells whether
+// a value changed. The digests are computed in parallel: with scrypt each
+// takes about 0.1 s.
+func MaskSecrets(objs []*yaml.RNode, h Hasher) error {
+	type job struct{ value, digest string }
+	type plan struct {
+		o      *yaml.RNode
+		data   map[string]*job
+		la     map[string]any
+		laData map[string]*job
+		dropLA bool
+		hasLA  bool
+	}
+	var plans []*plan
+	var jobs []*job
+	add := func(v string) *job {
+		j := &job{value: v}
+		jobs = append(jobs, j)
+		return j
+	}
 	for _, o := range objs {
-		if o.GetKind() != "Secret" || o.GetApiVersion() != "v1" {
+		if !isSecret(o) {
 			continue
 		}
-		if err := maskSecret(o, salt, true); err != nil {
+		vals, err := secretValues(o)
+		if err != nil {
 			return fmt.Errorf("Secret %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+		}
+		p := &plan{o: o, data: map[string]*job{}}
+		for k, v := range vals {
+			p.data[k] = add(v)
+		}
+		if s, ok := o.GetAnnotations()[lastApplied]; ok {
+			p.hasLA = true
+			laVals, obj, err := lastAppliedValues(s)
+			if err != nil {
+				// An unreadable annotation could hold anything: drop it
+				// rather than copy secrets into the snapshot.
+				p.dropLA = true
+			} else {
+				p.la, p.laData = obj, map[string]*job{}
+				for k, v := range laVals {
+					// The usual case, the value still applied: one
+					// digest serves both, at half the cost.
+					if j := p.data[k]; j != nil && j.value == v {
+						p.laData[k] = j
+						continue
+					}
+					p.laData[k] = add(v)
+				}
+			}
+		}
+		plans = append(plans, p)
+	}
+	err := parallel(len(jobs), func(i int) error {
+		d, err := h.Digest(jobs[i].value)
+		jobs[i].digest = d
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range plans {
+		o := p.o
+		digests := map[string]string{}
+		for k, j := range p.data {
+			digests[k] = j.digest
+		}
+		if err := setSecretData(o, digests); err != nil {
+			return err
+		}
+		if !p.hasLA {
+			continue
+		}
+		anns := o.GetAnnotations()
+		if p.dropLA {
+			delete(anns, lastApplied)
+		} else {
+			delete(p.la, "stringData")
+			delete(p.la, "data")
+			if len(p.laData) > 0 {
+				data := map[string]any{}
+				for k, j := range p.laData {
+					data[k] = base64.StdEncoding.EncodeToString([]byte(j.digest))
+				}
+				p.la["data"] = data
+			}
+			b, err := json.Marshal(p.la)
+			if err != nil {
+				return err
+			}
+			anns[lastApplied] = string(b)
+		}
+		if len(anns) == 0 {
+			// SetAnnotations would leave an empty map behind.
+			if err := o.PipeE(yaml.Lookup("metadata"), yaml.Clear("annotations")); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := o.SetAnnotations(anns); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func maskSecret(o *yaml.RNode, salt []byte, annotate bool) error {
-	data, err := secretValues(o)
-	if err != nil {
-		return err
-	}
+// setSecretData replaces a Secret's data and stringData by values, as
+// base64 data.
+func setSecretData(o *yaml.RNode, values map[string]string) error {
 	_ = o.PipeE(yaml.Clear("stringData"))
-	if len(data) > 0 {
-		m := yaml.NewMapRNode(nil)
-		for _, k := range slices.Sorted(maps.Keys(data)) {
-			if err := m.PipeE(yaml.SetField(k, yaml.NewStringRNode(base64.StdEncoding.EncodeToString([]byte(digest(salt, data[k])))))); err != nil {
-				return err
-			}
-		}
-		if err := o.PipeE(yaml.SetField("data", m)); err != nil {
+	if len(values) == 0 {
+		return o.PipeE(yaml.Clear("data"))
+	}
+	m := yaml.NewMapRNode(nil)
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		if err := m.PipeE(yaml.SetField(k, yaml.NewStringRNode(base64.StdEncoding.EncodeToString([]byte(values[k]))))); err != nil {
 			return err
 		}
 	}
-	anns := o.GetAnnotations()
-	if la, ok := anns[lastApplied]; ok {
-		masked, err := maskLastApplied(la, salt)
-		if err != nil {
-			// An unreadable annotation could hold anything: drop it
-			// rather than copy secrets into the snapshot.
-			delete(anns, lastApplied)
-		} else {
-			anns[lastApplied] = masked
-		}
-	}
-	if annotate {
-		anns[SaltAnnotation] = hex.EncodeToString(salt)
-	}
-	if len(anns) == 0 {
-		// SetAnnotations would leave an empty map behind.
-		return o.PipeE(yaml.Lookup("metadata"), yaml.Clear("annotations"))
-	}
-	return o.SetAnnotations(anns)
+	return o.PipeE(yaml.SetField("data", m))
 }
 
-func maskLastApplied(s string, salt []byte) (string, error) {
+// lastAppliedValues reads the Secret values of a last-applied annotation
+// (stringData winning over data), and the object it holds.
+func lastAppliedValues(s string) (map[string]string, map[string]any, error) {
 	var obj map[string]any
 	if err := json.Unmarshal([]byte(s), &obj); err != nil {
-		return "", err
+		return nil, nil, err
 	}
-	data := map[string]any{}
+	out := map[string]string{}
 	if d, ok := obj["data"].(map[string]any); ok {
 		for k, v := range d {
 			raw, _ := base64.StdEncoding.DecodeString(fmt.Sprint(v))
-			data[k] = base64.StdEncoding.EncodeToString([]byte(digest(salt, string(raw))))
+			out[k] = string(raw)
 		}
 	}
 	if d, ok := obj["stringData"].(map[string]any); ok {
 		for k, v := range d {
-			data[k] = base64.StdEncoding.EncodeToString([]byte(digest(salt, fmt.Sprint(v))))
+			out[k] = fmt.Sprint(v)
 		}
-		delete(obj, "stringData")
 	}
-	if len(data) > 0 {
-		obj["data"] = data
-	}
-	b, err := json.Marshal(obj)
-	return string(b), err
+	return out, obj, nil
 }
 
-// MatchSecretDigests makes desired Secrets comparable with a masked
-// snapshot: when live Secrets carry a snapshot salt, the desired values are
-// replaced by digests with the same salt. Without a salt it does nothing.
-func MatchSecretDigests(desired, live []*yaml.RNode) error {
-	var salt []byte
+// MatchSecretDigests makes desired Secrets comparable with a snapshot's:
+// each rendered value is hashed with the salt and parameters of the
+// snapshot's digest for the same key (the Secret of the same name first,
+// then the other generations of a generated one) and replaced by that
+// digest when it matches, by a value matching nothing when it does not.
+// Every value carries its own salt, so several snapshot files compare
+// alike. A snapshot value that is not a digest (a hand-written file) is
+// compared as it is. defaultNS is where desired objects without a
+// namespace live.
+func MatchSecretDigests(desired, live []*yaml.RNode, defaultNS string, h Hasher) error {
+	type liveSecret struct {
+		name   string
+		values map[string]string
+	}
+	byNS := map[string][]liveSecret{}
 	for _, o := range live {
-		if s, ok := o.GetAnnotations()[SaltAnnotation]; ok && o.GetKind() == "Secret" {
-			b, err := hex.DecodeString(s)
-			if err != nil {
-				return fmt.Errorf("Secret %s/%s: bad %s annotation", o.GetNamespace(), o.GetName(), SaltAnnotation)
-			}
-			salt = b
-			break
+		if !isSecret(o) {
+			continue
 		}
+		vals, err := secretValues(o)
+		if err != nil {
+			return fmt.Errorf("snapshot Secret %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+		}
+		byNS[o.GetNamespace()] = append(byNS[o.GetNamespace()], liveSecret{o.GetName(), vals})
 	}
-	if salt == nil {
-		return nil
+	type job struct {
+		value string
+		cands []string
+		out   string
 	}
-	for _, o := range live {
-		if o.GetKind() == "Secret" {
-			anns := o.GetAnnotations()
-			delete(anns, SaltAnnotation)
-			if err := o.SetAnnotations(anns); err != nil {
+	type plan struct {
+		o    *yaml.RNode
+		jobs map[string]*job
+	}
+	var plans []plan
+	var jobs []*job
+	for _, o := range desired {
+		if !isSecret(o) {
+			continue
+		}
+		vals, err := secretValues(o)
+		if err != nil {
+			return fmt.Errorf("Secret %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+		}
+		ns := o.GetNamespace()
+		if ns == "" {
+			ns = defaultNS
+		}
+		cands := candidates(byNS[ns], o.GetName(), func(s liveSecret) string { return s.name })
+		p := plan{o: o, jobs: map[string]*job{}}
+		for k, v := range vals {
+			j := &job{value: v}
+			for _, c := range cands {
+				if d, ok := c.values[k]; ok {
+					j.cands = append(j.cands, d)
+				}
+			}
+			p.jobs[k] = j
+			jobs = append(jobs, j)
+		}
+		plans = append(plans, p)
+	}
+	err := parallel(len(jobs), func(i int) error {
+		j := jobs[i]
+		j.out = unmatched
+		for _, c := range j.cands {
+			d, err := parseDigest(c)
+			if err == errNotDigest {
+				if c == j.value {
+					j.out = c
+					return nil
+				}
+				continue
+			}
+			if err != nil {
 				return err
 			}
-		}
-	}
-	for _, o := range desired {
-		if o.GetKind() == "Secret" && o.GetApiVersion() == "v1" {
-			if err := maskSecret(o, salt, false); err != nil {
-				return fmt.Errorf("Secret %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+			ok, err := h.matches(d, j.value)
+			if err != nil {
+				return err
 			}
+			if ok {
+				j.out = c
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range plans {
+		out := map[string]string{}
+		for k, j := range p.jobs {
+			out[k] = j.out
+		}
+		if err := setSecretData(p.o, out); err != nil {
+			return fmt.Errorf("Secret %s/%s: %w", p.o.GetNamespace(), p.o.GetName(), err)
 		}
 	}
 	return nil
+}
+
+// candidates are the live objects a desired object of that name is
+// compared with: the one of the same name first, then the other
+// generations of a generated name (drift compares a renamed ConfigMap or
+// Secret with its previous generation).
+func candidates[T any](live []T, name string, nameOf func(T) string) []T {
+	base := name
+	if len(name) > 11 && manifest.GeneratedName(name, name[:len(name)-11]) {
+		base = name[:len(name)-11]
+	}
+	var exact, others []T
+	for _, l := range live {
+		switch n := nameOf(l); {
+		case n == name:
+			exact = append(exact, l)
+		case manifest.GeneratedName(n, base):
+			others = append(others, l)
+		}
+	}
+	return append(exact, others...)
 }
 
 // secretValues returns a Secret's values, decoded, with stringData winning
@@ -181,80 +322,6 @@ func secretValues(o *yaml.RNode) (map[string]string, error) {
 	return out, nil
 }
 
-func digest(salt []byte, value string) string {
-	h := sha256.New()
-	h.Write(salt)
-	h.Write([]byte(value))
-	return digestPrefix + hex.EncodeToString(h.Sum(nil))
-}
-
-// EncodeSnapshot renders objects as a YAML stream under a comment header.
-func EncodeSnapshot(header string, objs []*yaml.RNode) ([]byte, error) {
-	var buf bytes.Buffer
-	for _, line := range strings.Split(strings.TrimSpace(header), "\n") {
-		fmt.Fprintf(&buf, "# %s\n", line)
-	}
-	w := kio.ByteWriter{Writer: &buf}
-	if err := w.Write(objs); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// ReadObjects reads objects from YAML or JSON files; a directory contributes
-// every *.yaml, *.yml and *.json file under it. A `kind:
-// List` document contributes its items. A file larger than maxBytes
-// (yamlguard.DefaultMaxBytes when 0) or holding an alias bomb is an error
-// naming it.
-func ReadObjects(maxBytes int64, paths ...string) ([]*yaml.RNode, error) {
-	var files []string
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, err
-		}
-		if !st.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		found, err := manifest.Files(filesys.MakeFsOnDisk(), p)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, found...)
-	}
-	var out []*yaml.RNode
-	for _, f := range files {
-		b, err := yamlguard.ReadFile(f, maxBytes)
-		if err != nil {
-			if yamlguard.IsRefusal(err) {
-				return nil, fmt.Errorf("%s: %w", f, err)
-			}
-			return nil, err
-		}
-		nodes, err := manifest.Parse(b)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		for i, n := range nodes {
-			if n.GetKind() == "List" {
-				items, err := n.Pipe(yaml.Lookup("items"))
-				if err != nil || items == nil {
-					continue
-				}
-				elems, _ := items.Elements()
-				out = append(out, elems...)
-				continue
-			}
-			if n.GetKind() == "" || n.GetApiVersion() == "" {
-				return nil, fmt.Errorf("%s: document %d has no apiVersion/kind", f, i+1)
-			}
-			out = append(out, n)
-		}
-	}
-	return out, nil
-}
-
 // IncompleteError is a snapshot that could not read every kind. A snapshot
 // that silently lacked a kind would later read as "missing" drift, so
 // none is written.
@@ -267,20 +334,68 @@ func (e *IncompleteError) Error() string {
 	return fmt.Sprintf("snapshot of %s is incomplete: %d kind(s) could not be read; nothing written", e.Env, len(e.Problems))
 }
 
+// CaptureOptions say whose snapshot Capture takes and how.
+type CaptureOptions struct {
+	// Env is the environment's name, recorded in the header.
+	Env string
+	// Hasher digests Secret values.
+	Hasher Hasher
+	// Now is the time recorded in the header.
+	Now time.Time
+	// Warnf, when set, is told what the user should know but that does
+	// not stop the snapshot.
+	Warnf func(format string, args ...any)
+}
+
+// slowDigests is how many scrypt digests make a snapshot worth a hint:
+// comparing costs one scrypt call (~0.1 s of a core) per rendered value.
+const slowDigests = 50
+
 // Capture reads what is live for an environment's desired objects and
-// encodes it as a snapshot file: a header naming env, then the objects,
-// Secret values replaced by salted digests.
-func Capture(ctx context.Context, src Source, t Target, env string, desired []*yaml.RNode) ([]byte, error) {
+// encodes it as a snapshot file: a header saying what was read, then the
+// objects, Secret values replaced by digests.
+func Capture(ctx context.Context, src Source, t Target, desired []*yaml.RNode, o CaptureOptions) ([]byte, error) {
 	st, err := ReadFor(ctx, src, t, desired)
 	if err != nil {
 		return nil, err
 	}
 	if len(st.Problems) > 0 {
-		return nil, &IncompleteError{Env: env, Problems: st.Problems}
+		return nil, &IncompleteError{Env: o.Env, Problems: st.Problems}
 	}
-	if err := MaskSecrets(st.Live, NewSalt()); err != nil {
+	if err := MaskSecrets(st.Live, o.Hasher); err != nil {
 		return nil, err
 	}
-	header := fmt.Sprintf("envctl snapshot of environment %s: %d live objects.\nSecret values are salted SHA-256 digests.", env, len(st.Live))
-	return EncodeSnapshot(header, st.Live)
+	if len(st.Live) == 0 && o.Warnf != nil {
+		// Written all the same: it is what is live. But a wrong context
+		// looks exactly like this, and diff will report every object
+		// missing.
+		o.Warnf("no live object of %s in namespaces %s (selector %q): the snapshot holds none; is this the environment's cluster?", o.Env, strings.Join(st.Query.Namespaces, ", "), st.Query.Selector)
+	}
+	if n := countSecretValues(st.Live); n >= slowDigests && o.Hasher.Key == nil && o.Warnf != nil {
+		o.Warnf("%d Secret values digested with scrypt: each diff --live of this snapshot spends ~0.1 s of a CPU core per value; set ENVCTL_SNAPSHOT_KEY for HMAC digests, which cost microseconds", n)
+	}
+	h := &SnapshotHeader{
+		Environment:   o.Env,
+		TakenAt:       o.Now.UTC().Format(time.RFC3339),
+		Namespaces:    st.Query.Namespaces,
+		Selector:      st.Query.Selector,
+		SecretDigests: o.Hasher.Scheme(),
+	}
+	for _, k := range st.Query.Kinds {
+		h.Kinds = append(h.Kinds, kindString(k.GroupVersion().String(), k.Kind))
+	}
+	return EncodeSnapshot(h, st.Live)
 }
+
+func countSecretValues(objs []*yaml.RNode) int {
+	n := 0
+	for _, o := range objs {
+		if isSecret(o) {
+			vals, _ := secretValues(o)
+			n += len(vals)
+		}
+	}
+	return n
+}
+
+func kindString(apiVersion, kind string) string { return apiVersion + " " + kind }

@@ -2,7 +2,6 @@ package live
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -52,11 +51,13 @@ type State struct {
 	Problems []Problem
 	// Lists is the number of LIST calls made.
 	Lists int
+	// Query is what was read.
+	Query Query
 }
 
 // ReadFor reads what is live for desired, the objects an environment
 // renders: every kind it renders, in every namespace it renders into, as
-// QueryFor says. Secret values in a snapshot are compared as digests
+// QueryFor says. Secret values of a snapshot are compared as digests
 // (MatchSecretDigests).
 func ReadFor(ctx context.Context, src Source, t Target, desired []*yaml.RNode) (*State, error) {
 	ns := t.Namespace
@@ -73,10 +74,15 @@ func ReadFor(ctx context.Context, src Source, t Target, desired []*yaml.RNode) (
 	if err != nil {
 		return nil, err
 	}
-	if err := MatchSecretDigests(desired, res.Objects); err != nil {
-		return nil, err
+	if res.Digests != nil {
+		// Only a snapshot says its Secrets hold digests: a live Secret
+		// that looks like one is compared as the value it is.
+		if err := MatchSecretDigests(desired, res.Objects, ns, *res.Digests); err != nil {
+			return nil, err
+		}
 	}
 	return &State{
+		Query:     q,
 		Namespace: ns,
 		Desired:   readable(desired, res.Problems, ns),
 		Live:      res.Objects,
@@ -215,41 +221,4 @@ func (s *Clusters) DefaultNamespace(ctx context.Context, t Target) (string, erro
 		return "default", nil
 	}
 	return c.Namespace, nil
-}
-
-// Snapshot is a Source that serves objects read from snapshot files.
-type Snapshot struct {
-	Objects []*yaml.RNode
-}
-
-// Read implements Source: the snapshot's objects of the queried kinds and
-// namespaces that match the selector, as a LIST would have returned them.
-func (s *Snapshot) Read(_ context.Context, _ Target, q Query) (*Result, error) {
-	sel, err := labels.Parse(q.Selector)
-	if err != nil {
-		return nil, fmt.Errorf("selector %q: %w", q.Selector, err)
-	}
-	kinds := map[string]bool{}
-	for _, k := range q.Kinds {
-		kinds[k.Group+"/"+k.Kind] = true
-	}
-	nss := map[string]bool{"": true}
-	for _, ns := range q.Namespaces {
-		nss[ns] = true
-	}
-	res := &Result{}
-	for _, o := range s.Objects {
-		gv, _ := schema.ParseGroupVersion(o.GetApiVersion())
-		if !kinds[gv.Group+"/"+o.GetKind()] || !nss[o.GetNamespace()] || !sel.Matches(labels.Set(o.GetLabels())) {
-			continue
-		}
-		res.Objects = append(res.Objects, o.Copy())
-	}
-	SortObjects(res.Objects)
-	return res, nil
-}
-
-// DefaultNamespace implements Source.
-func (s *Snapshot) DefaultNamespace(context.Context, Target) (string, error) {
-	return "default", nil
 }
