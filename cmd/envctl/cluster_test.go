@@ -27,6 +27,14 @@ func TestClusterScripts(t *testing.T) {
 	runClusterScripts(t, c, "testdata/cluster", scriptCmds)
 }
 
+// TestRBACScripts runs the least-privilege drift job scenarios
+// (testdata/rbac) on a cluster of their own: they deploy the example's
+// staging into its own namespace, which the diff scenarios expect empty.
+func TestRBACScripts(t *testing.T) {
+	c := testcluster.Start(t)
+	runClusterScripts(t, c, "testdata/rbac", scriptCmds)
+}
+
 // TestApplyScripts runs the deploy scenarios (testdata/apply) on a cluster
 // of their own: they deploy the example's environments into the same
 // namespaces that TestClusterScripts' diff scenarios apply to by hand.
