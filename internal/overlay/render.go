@@ -229,6 +229,11 @@ func Render(ctx context.Context, fsys filesys.FileSystem, dir string, opts Optio
 				return nil, &Error{Dir: dir, Err: err}
 			}
 			decrypted := dfs.decrypted()
+			if opts.NoDecrypt && len(decrypted) > 0 {
+				if y, err = markPlaceholders(y); err != nil {
+					return nil, &Error{Dir: dir, Err: err}
+				}
+			}
 			return &Result{YAML: y, Objects: o.m.Size(), Inputs: dfs.scrub(rec.observations()), Remote: remote,
 				Decrypted: decrypted, Placeholders: opts.NoDecrypt && len(decrypted) > 0, wrote: wrote}, nil
 		case ref := <-remoteSeen:

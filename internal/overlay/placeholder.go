@@ -1,0 +1,64 @@
+package overlay
+
+import (
+	"encoding/base64"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/envctl/envctl/internal/manifest"
+	"github.com/envctl/envctl/internal/secrets"
+)
+
+// PlaceholderAnnotation marks, in a --no-decrypt render, each Secret that
+// holds placeholder values: its content, and so a generated name's hash,
+// is not the real render's. Whoever reads the output (a reviewer, a
+// policy check) sees it on the object, not only in a warning.
+const PlaceholderAnnotation = "envctl.dev/no-decrypt"
+
+const placeholderNote = "placeholder values (rendered without keys): the name hash is not the real one"
+
+// markPlaceholders annotates the Secrets of y that hold a placeholder
+// value (secrets.Placeholder, as data or stringData).
+func markPlaceholders(y []byte) ([]byte, error) {
+	nodes, err := manifest.Parse(y)
+	if err != nil {
+		return nil, err
+	}
+	marked := false
+	for _, n := range nodes {
+		if n.GetKind() != "Secret" || n.GetApiVersion() != "v1" || !holdsPlaceholder(n) {
+			continue
+		}
+		if err := n.PipeE(yaml.SetAnnotation(PlaceholderAnnotation, placeholderNote)); err != nil {
+			return nil, err
+		}
+		marked = true
+	}
+	if !marked {
+		return y, nil
+	}
+	out, err := kio.StringAll(nodes)
+	return []byte(out), err
+}
+
+func holdsPlaceholder(n *yaml.RNode) bool {
+	for _, field := range []string{"data", "stringData"} {
+		m := n.Field(field)
+		if m == nil || m.Value.YNode().Kind != yaml.MappingNode {
+			continue
+		}
+		c := m.Value.YNode().Content
+		for i := 1; i < len(c); i += 2 {
+			v := c[i].Value
+			if strings.Contains(v, secrets.Placeholder) {
+				return true
+			}
+			if b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(v), "")); err == nil && strings.Contains(string(b), secrets.Placeholder) {
+				return true
+			}
+		}
+	}
+	return false
+}
