@@ -87,11 +87,7 @@ func runApprove(_ context.Context, opts *ApproveOptions) error {
 	allowed, signersFile := planSigners(f, pf.Environment)
 	var key ssh.PublicKey
 	if opts.Key != "" {
-		pem, err := os.ReadFile(opts.Key)
-		if err != nil {
-			return fmt.Errorf("--key: %w", err)
-		}
-		signer, err := deploy.ParseSigningKey(opts.Key, pem)
+		signer, err := loadSigningKey("--key", opts.Key)
 		if err != nil {
 			return err
 		}
@@ -138,6 +134,15 @@ func runApprove(_ context.Context, opts *ApproveOptions) error {
 	}
 	fmt.Fprintf(f.IO.Out, "%s: plan %s signed by %s\n", pf.Environment, pf.ID, who)
 	return nil
+}
+
+// loadSigningKey reads the SSH private key a flag names.
+func loadSigningKey(flag, path string) (ssh.Signer, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return deploy.ParseSigningKey(path, pem)
 }
 
 func readPlan(path string) (*deploy.PlanFile, error) {

@@ -78,11 +78,8 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	}
 	var signer ssh.Signer
 	if opts.SignKey != "" {
-		pem, err := os.ReadFile(opts.SignKey)
-		if err != nil {
-			return fmt.Errorf("--sign-key: %w", err)
-		}
-		if signer, err = deploy.ParseSigningKey(opts.SignKey, pem); err != nil {
+		var err error
+		if signer, err = loadSigningKey("--sign-key", opts.SignKey); err != nil {
 			return err
 		}
 	}
