@@ -27,6 +27,26 @@ const planted = "S3cr3t-PLANTED"
 
 // plantedForms are the spellings of planted that a leak would take: as
 // text, base64, hex, and the decimal bytes Go's %v prints for a []byte.
+// runIn returns a runner of envctl, in process, on the repository root:
+// its stdout, stderr and exit code.
+func runIn(root string) func(args ...string) (stdout, stderr []byte, code int) {
+	return func(args ...string) ([]byte, []byte, int) {
+		var o, e bytes.Buffer
+		code := cli.Run(append(args, "--repo", root), cli.IOStreams{In: bytes.NewReader(nil), Out: &o, ErrOut: &e})
+		return o.Bytes(), e.Bytes(), code
+	}
+}
+
+// checkNoPlanted fails t if data holds the planted value in any form.
+func checkNoPlanted(t *testing.T, what string, data []byte) {
+	t.Helper()
+	for form, s := range plantedForms() {
+		if bytes.Contains(data, []byte(s)) {
+			t.Errorf("%s holds the planted value (%s):\n%s", what, form, data)
+		}
+	}
+}
+
 func plantedForms() map[string]string {
 	return map[string]string{
 		"plain":   planted,
@@ -120,19 +140,8 @@ func TestPlantedSecretNeverLeaks(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	rendered := filepath.Join(t.TempDir(), "dev.yaml")
 
-	run := func(args ...string) (stdout, stderr []byte, code int) {
-		var o, e bytes.Buffer
-		code = cli.Run(append(args, "--repo", root), cli.IOStreams{In: bytes.NewReader(nil), Out: &o, ErrOut: &e})
-		return o.Bytes(), e.Bytes(), code
-	}
-	check := func(what string, data []byte) {
-		t.Helper()
-		for form, s := range plantedForms() {
-			if bytes.Contains(data, []byte(s)) {
-				t.Errorf("%s holds the planted value (%s):\n%s", what, form, data)
-			}
-		}
-	}
+	run := runIn(root)
+	check := func(what string, data []byte) { t.Helper(); checkNoPlanted(t, what, data) }
 
 	type cmd struct {
 		args     []string

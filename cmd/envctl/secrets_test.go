@@ -159,19 +159,8 @@ func TestPlantedSecretInSOPSFilesNeverLeaks(t *testing.T) {
 	}
 	cache := filepath.Join(t.TempDir(), "cache")
 	out := filepath.Join(t.TempDir(), "out")
-	run := func(args ...string) (stdout, stderr []byte, code int) {
-		var o, e bytes.Buffer
-		code = cli.Run(append(args, "--repo", root), cli.IOStreams{In: bytes.NewReader(nil), Out: &o, ErrOut: &e})
-		return o.Bytes(), e.Bytes(), code
-	}
-	check := func(what string, data []byte) {
-		t.Helper()
-		for form, s := range plantedForms() {
-			if bytes.Contains(data, []byte(s)) {
-				t.Errorf("%s holds the planted value (%s):\n%s", what, form, data)
-			}
-		}
-	}
+	run := runIn(root)
+	check := func(what string, data []byte) { t.Helper(); checkNoPlanted(t, what, data) }
 	cmds := [][]string{
 		{"build", "prod", "--cache-dir", cache},
 		{"build", "prod", "--cache-dir", cache},

@@ -142,9 +142,8 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := deploy.WritePlan(f.IO.Out, plan); err != nil {
-		return err
-	}
+	// Files first, then stdout: a plan that could not be written prints
+	// nothing, and a failed plan file takes its markdown summary with it.
 	if opts.Markdown != "" {
 		var md bytes.Buffer
 		if err := deploy.WritePlanMarkdown(&md, plan, pf.ID); err != nil {
@@ -155,6 +154,12 @@ func runPlan(ctx context.Context, opts *PlanOptions) error {
 		}
 	}
 	if err := atomicwrite.File(opts.Output, data); err != nil {
+		if opts.Markdown != "" {
+			os.Remove(opts.Markdown)
+		}
+		return err
+	}
+	if err := deploy.WritePlan(f.IO.Out, plan); err != nil {
 		return err
 	}
 	fmt.Fprintf(f.IO.Out, "%s: plan %s written to %s\n", ec.env.Name, pf.ID, opts.Output)
