@@ -354,18 +354,8 @@ func decryptedCopy(root string) (string, func()) {
 			if err != nil {
 				return err
 			}
-			if secrets.IsEncrypted(p, data) {
-				k, err := secrets.LoadKeys()
-				if err != nil {
-					return err
-				}
-				f, err := secrets.Parse(p, data)
-				if err != nil {
-					return err
-				}
-				if data, err = f.Decrypt(k); err != nil {
-					return err
-				}
+			if data, err = secrets.Plaintext(p, data); err != nil {
+				return err
 			}
 			rel, _ := filepath.Rel(root, p)
 			dst := filepath.Join(dir, rel)

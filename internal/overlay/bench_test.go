@@ -71,18 +71,8 @@ func BenchmarkRenderProdEncryptedVsPlaintext(b *testing.B) {
 			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 				return err
 			}
-			if secrets.IsEncrypted(p, data) {
-				k, err := secrets.LoadKeys()
-				if err != nil {
-					return err
-				}
-				f, err := secrets.Parse(p, data)
-				if err != nil {
-					return err
-				}
-				if data, err = f.Decrypt(k); err != nil {
-					return err
-				}
+			if data, err = secrets.Plaintext(p, data); err != nil {
+				return err
 			}
 			return os.WriteFile(dst, data, 0o600)
 		})

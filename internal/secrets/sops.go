@@ -801,3 +801,21 @@ func ParseRecipient(s string) (age.Recipient, error) {
 	}
 	return nil, fmt.Errorf("recipient %q: not an age public key (age1...) or SSH public key", s)
 }
+
+// Plaintext returns a file's content decrypted with the keys sops would
+// find, or b itself when it is not a SOPS file: for tools that copy a
+// repository's secret sources out in the clear (benchmarks, tests).
+func Plaintext(path string, b []byte) ([]byte, error) {
+	if !IsEncrypted(path, b) {
+		return b, nil
+	}
+	k, err := LoadKeys()
+	if err != nil {
+		return nil, err
+	}
+	f, err := Parse(path, b)
+	if err != nil {
+		return nil, err
+	}
+	return f.Decrypt(k)
+}
