@@ -29,7 +29,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/envctl/envctl/bench/gen"
@@ -53,22 +52,30 @@ func execute(dir string, env []string, name string, args ...string) (run, error)
 	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	peak, err := tools.Measure(cmd)
+	if err != nil {
+		return run{}, err
+	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return run{}, err
 	}
 	stopSampling := sampleTree(cmd.Process.Pid, 20*time.Millisecond)
-	err := cmd.Wait()
+	err = cmd.Wait()
 	wall := time.Since(start)
 	rss, pss := stopSampling()
 	if err != nil {
 		return run{}, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.Bytes())
 	}
 	// The top process's own Maxrss is exact where sampling can miss a
-	// short peak, and it is never more than the tree's.
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	// short peak, and it is never more than the tree's (the tree here
+	// includes peakrss, a few MiB).
+	p, err := peak()
+	if err != nil {
+		return run{}, err
+	}
 	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	return run{wall: wall, cpu: cpu, rss: max(rss, ru.Maxrss), pss: pss, out: stdout.Bytes()}, nil
+	return run{wall: wall, cpu: cpu, rss: max(rss, p.RSS), pss: pss, out: stdout.Bytes()}, nil
 }
 
 func median(rs []run) run {

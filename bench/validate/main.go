@@ -30,8 +30,8 @@
 //     (built from this tree, run outside any repository so only the
 //     Kubernetes schemas apply) against kubeconform -strict -summary with
 //     its default workers and with -n 2, each -runs times alternately;
-//     the median wall time, objects per second and peak RSS (rusage
-//     Maxrss) are printed, then both tools' JSON reports are compared
+//     the median wall time, objects per second, peak RSS and peak
+//     anonymous memory (through bench/internal/peakrss) are printed, then both tools' JSON reports are compared
 //     object by object.
 package main
 
@@ -48,11 +48,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/envctl/envctl/bench/internal/tools"
 	"github.com/envctl/envctl/internal/k8sschema"
 )
 
@@ -63,8 +63,9 @@ func main() {
 	kc := flag.String("kubeconform", "", "kubeconform binary (default: kubeconform on PATH; skipped if none)")
 	root := flag.String("repo", ".", "envctl repository root (for the corpus)")
 	crs := flag.Int("crs", 10, "percent of the objects that are custom resources with CEL rules")
+	keep := flag.Bool("keep", false, "keep the corpus, the exported schemas and the envctl binary (for profiling), and print where")
 	flag.Parse()
-	if err := run(*n, *runs, *crs, *version, *kc, *root); err != nil {
+	if err := run(*n, *runs, *crs, *version, *kc, *root, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/validate:", err)
 		os.Exit(1)
 	}
@@ -72,12 +73,16 @@ func main() {
 
 type verdicts map[string]bool // "Kind name" → valid
 
-func run(n, runs, crs int, version, kc, root string) error {
+func run(n, runs, crs int, version, kc, root string, keep bool) error {
 	tmp, err := os.MkdirTemp("", "envctl-bench-validate")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	if keep {
+		fmt.Println("kept in", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
 
 	corpus, broken, err := buildCorpus(root, version, n)
 	if err != nil {
@@ -463,10 +468,10 @@ func deepCopy(v any) any {
 	return v
 }
 
-// A binary run: wall time and peak resident memory.
+// A binary run: wall time and peak memory.
 type measured struct {
 	wall   time.Duration
-	maxRSS int64 // KiB
+	peak   tools.Peak
 	stdout []byte
 }
 
@@ -476,16 +481,25 @@ func execute(dir string, name string, args ...string) (measured, error) {
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	peak, err := tools.Measure(cmd)
+	if err != nil {
+		return measured{}, err
+	}
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	wall := time.Since(start)
 	var ee *exec.ExitError
 	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
 		return measured{}, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.Bytes())
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return measured{wall: wall, maxRSS: ru.Maxrss, stdout: stdout.Bytes()}, nil
+	p, err := peak()
+	if err != nil {
+		return measured{}, err
+	}
+	return measured{wall: wall, peak: p, stdout: stdout.Bytes()}, nil
 }
+
+func mib(kib int64) float64 { return float64(kib) / 1024 }
 
 func median(ms []measured) measured {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].wall < ms[j].wall })
@@ -507,7 +521,7 @@ func compareBinaries(root, tmp, input, schemas, kc string, n, runs int, custom v
 		return err
 	}
 	loc := filepath.Join(schemas, "{{ .ResourceKind }}{{ .KindSuffix }}.json")
-	tools := []struct {
+	cmds := []struct {
 		name string
 		bin  string
 		args []string
@@ -516,9 +530,17 @@ func compareBinaries(root, tmp, input, schemas, kc string, n, runs int, custom v
 		{"kubeconform -strict -summary (-n 4, its default)", kc, []string{"-strict", "-ignore-missing-schemas", "-summary", "-schema-location", loc, input}},
 		{"kubeconform -strict -summary -n 2", kc, []string{"-strict", "-ignore-missing-schemas", "-summary", "-n", "2", "-schema-location", loc, input}},
 	}
-	results := make([][]measured, len(tools))
+	var base []measured
+	for _, c := range [][]string{{envctl, "version"}, {kc, "-v"}} {
+		m, err := execute(cwd, c[0], c[1:]...)
+		if err != nil {
+			return err
+		}
+		base = append(base, m)
+	}
+	results := make([][]measured, len(cmds))
 	for r := 0; r < runs; r++ {
-		for i, t := range tools {
+		for i, t := range cmds {
 			m, err := execute(cwd, t.bin, t.args...)
 			if err != nil {
 				return err
@@ -527,16 +549,19 @@ func compareBinaries(root, tmp, input, schemas, kc string, n, runs int, custom v
 		}
 	}
 	fmt.Printf("\nbinaries on %s (%d objects, %d cores), median of %d runs each, alternating:\n", filepath.Base(input), n, runtime.NumCPU(), runs)
-	med := make([]measured, len(tools))
-	for i, t := range tools {
+	med := make([]measured, len(cmds))
+	for i, t := range cmds {
 		med[i] = median(results[i])
-		fmt.Printf("  %-50s %8v  %7.0f objects/s  peak RSS %6.1f MiB\n", t.name, med[i].wall.Round(time.Millisecond), float64(n)/med[i].wall.Seconds(), float64(med[i].maxRSS)/1024)
+		fmt.Printf("  %-50s %8v  %7.0f objects/s  peak RSS %6.1f MiB  peak anon %6.1f MiB\n", t.name, med[i].wall.Round(time.Millisecond), float64(n)/med[i].wall.Seconds(), mib(med[i].peak.RSS), mib(med[i].peak.Anon))
 	}
-	for i := 1; i < len(tools); i++ {
-		fmt.Printf("  envctl throughput / %s: %.2fx\n", tools[i].name, med[i].wall.Seconds()/med[0].wall.Seconds())
+	for i := 1; i < len(cmds); i++ {
+		fmt.Printf("  envctl / %s: throughput %.2fx, peak RSS %.2fx, peak anon %.2fx\n", cmds[i].name, med[i].wall.Seconds()/med[0].wall.Seconds(),
+			float64(med[0].peak.RSS)/float64(med[i].peak.RSS), float64(med[0].peak.Anon)/float64(med[i].peak.Anon))
 	}
+	fmt.Printf("  (peak RSS counts the executables' mapped pages: %.1f MiB for envctl version, %.1f MiB for kubeconform -v; measured through peakrss, floor %.1f MiB)\n",
+		mib(base[0].peak.RSS), mib(base[1].peak.RSS), mib(base[0].peak.Floor))
 
-	// Verdicts, object by object, from both tools' JSON reports.
+	// Verdicts, object by object, from both cmds' JSON reports.
 	ej, err := execute(cwd, envctl, "validate", "-f", input, "-o", "json")
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // fastDecode decodes the YAML that renderers print (kustomize, kubectl,
@@ -19,6 +20,11 @@ import (
 // produces the error messages; so fastDecode never decides that a
 // document is wrong. TestFastDecodeAgreesWithGoYAML holds it to go-yaml on
 // every document the tests have.
+//
+// The strings of the result share data's memory (no copy of each
+// document, which would double what validating a stream allocates), so
+// data must not be modified afterwards: envctl's inputs are read once
+// and never written.
 func fastDecode(data []byte) (v any, ok bool) {
 	p := fastParser{}
 	if !p.split(data) {
@@ -65,7 +71,7 @@ func (p *fastParser) split(data []byte) bool {
 	if !printable(data) {
 		return false
 	}
-	s := string(data)
+	s := unsafe.String(unsafe.SliceData(data), len(data))
 	p.open = len(s) > 0 && s[len(s)-1] != '\n'
 	for len(s) > 0 {
 		var l string

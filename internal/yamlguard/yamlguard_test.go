@@ -44,6 +44,20 @@ func TestCheckRefusesAnAliasBomb(t *testing.T) {
 	}
 }
 
+// The per-document prefilter must not skip a bomb whose document follows
+// others holding only one of '*' and '&' (a CEL rule's "a && b", a
+// wildcard host).
+func TestCheckFindsABombAfterDocumentsWithOnlyOneMarker(t *testing.T) {
+	stream := "rule: self.a && self.b\n---\nhost: '*.example.com'\n---\n" + string(bomb(8))
+	var ae *AliasError
+	if err := Check([]byte(stream)); !errors.As(err, &ae) {
+		t.Fatalf("Check = %v, want an *AliasError", err)
+	}
+	if ae.Line != 14 {
+		t.Errorf("error at line %d, want 14 (line 10 of the third document)", ae.Line)
+	}
+}
+
 // The guard's own work is bounded by the nodes written, not the nodes
 // they stand for: each node is counted once whatever aliases point at it.
 // This is what keeps a refusal well under a second, tested without a clock.
@@ -106,6 +120,35 @@ func TestReadAllStopsAtTheLimit(t *testing.T) {
 	b, err := ReadAll(bytes.NewReader(make([]byte, 10)), 10)
 	if err != nil || len(b) != 10 {
 		t.Errorf("10 bytes with a limit of 10: %d bytes, %v", len(b), err)
+	}
+}
+
+// A file is read whole into a buffer of its size (rewritten larger after
+// it was opened: Stat sees the new size), and one over the limit is
+// refused.
+func TestReadAllOfAFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f.yaml")
+	want := bytes.Repeat([]byte("a: b\n"), 1000)
+	if err := os.WriteFile(p, want, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := os.WriteFile(p, append(want, "c: d\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadAll(f, 0)
+	if err != nil || string(got) != string(want)+"c: d\n" {
+		t.Fatalf("ReadAll = %d bytes, %v; want %d", len(got), err, len(want)+5)
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadAll(f, int64(len(want))); !IsRefusal(err) {
+		t.Errorf("a file larger than the limit: %v, want a *SizeError", err)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -68,8 +67,10 @@ func Run(dir string, env []string, maxOK int, name string, args ...string) Resul
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	peak, err := Measure(cmd)
+	Must(err)
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	r := Result{Wall: time.Since(start), Out: out.String()}
 	var ee *exec.ExitError
 	switch {
@@ -81,8 +82,8 @@ func Run(dir string, env []string, maxOK int, name string, args ...string) Resul
 	if r.Code > maxOK {
 		Must(fmt.Errorf("%s %s exited %d: %s", name, strings.Join(args, " "), r.Code, errb.String()))
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.MaxRSS = ru.Maxrss
-	}
+	p, err := peak()
+	Must(err)
+	r.MaxRSS = p.RSS
 	return r
 }
