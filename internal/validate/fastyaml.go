@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -26,7 +27,15 @@ import (
 // data must not be modified afterwards: envctl's inputs are read once
 // and never written.
 func fastDecode(data []byte) (v any, ok bool) {
-	p := fastParser{}
+	lines := linePool.Get().(*[]fastLine)
+	p := fastParser{lines: (*lines)[:0]}
+	defer func() {
+		// The lines hold substrings of data, which the caller keeps
+		// anyway; cleared so a pooled slice pins no old input.
+		clear(p.lines)
+		*lines = p.lines[:0]
+		linePool.Put(lines)
+	}()
 	if !p.split(data) {
 		return nil, false
 	}
@@ -51,6 +60,10 @@ func fastDecode(data []byte) (v any, ok bool) {
 }
 
 type bail struct{}
+
+// linePool reuses the line index of a document: a stream of ten thousand
+// objects would otherwise allocate a fresh one per object.
+var linePool = sync.Pool{New: func() any { return new([]fastLine) }}
 
 type fastLine struct {
 	s      string // the line without its line break

@@ -142,6 +142,9 @@ type Result struct {
 	Source Source `json:"source"`
 
 	input, index int // stream order
+	// located: Source and the problems' lines were found while checking
+	// (files given with -f).
+	located bool
 }
 
 // Report is the outcome of a validation run.

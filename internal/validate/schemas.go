@@ -77,6 +77,18 @@ func newCRDCompiler() *jsonschema.Compiler {
 // addCRD compiles the schemas of a CustomResourceDefinition object into
 // s. from says where the CRD came from, for messages.
 func (s crdSchemas) addCRD(obj map[string]any, strict bool, from string) error {
+	c, err := compileCRD(obj, strict, from)
+	if err != nil {
+		return err
+	}
+	maps.Copy(s, c)
+	return nil
+}
+
+// compileCRD compiles the schemas of a CustomResourceDefinition object,
+// one per version. It shares nothing, so CRDs compile in parallel.
+func compileCRD(obj map[string]any, strict bool, from string) (crdSchemas, error) {
+	s := crdSchemas{}
 	name := stringAt(obj, "metadata", "name")
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%s: CustomResourceDefinition %s: %s", from, name, fmt.Sprintf(format, args...))
@@ -85,7 +97,7 @@ func (s crdSchemas) addCRD(obj map[string]any, strict bool, from string) error {
 	group, _ := spec["group"].(string)
 	kind := stringAt(obj, "spec", "names", "kind")
 	if group == "" || kind == "" {
-		return fail("spec.group and spec.names.kind are required")
+		return nil, fail("spec.group and spec.names.kind are required")
 	}
 	versions, _ := spec["versions"].([]any)
 	// apiextensions.k8s.io/v1beta1 had one schema for every version.
@@ -96,7 +108,7 @@ func (s crdSchemas) addCRD(obj map[string]any, strict bool, from string) error {
 		}
 	}
 	if len(versions) == 0 {
-		return fail("spec.versions is empty")
+		return nil, fail("spec.versions is empty")
 	}
 	// CEL rules and list types are checked with the API server's code,
 	// which works on the CRD as the API server holds it.
@@ -104,10 +116,10 @@ func (s crdSchemas) addCRD(obj map[string]any, strict bool, from string) error {
 	if apiVersion, _ := obj["apiVersion"].(string); apiVersion == "apiextensions.k8s.io/v1" && needsServerRules(spec) {
 		problems, crd, err := checkCRDRules(obj)
 		if err != nil {
-			return fail("%v", err)
+			return nil, fail("%v", err)
 		}
 		if len(problems) > 0 {
-			return fail("%s", strings.Join(problems, "; "))
+			return nil, fail("%s", strings.Join(problems, "; "))
 		}
 		internal = crd
 	}
@@ -115,28 +127,28 @@ func (s crdSchemas) addCRD(obj map[string]any, strict bool, from string) error {
 		vm, _ := ve.(map[string]any)
 		vname, _ := vm["name"].(string)
 		if vname == "" {
-			return fail("spec.versions[%d].name is required", i)
+			return nil, fail("spec.versions[%d].name is required", i)
 		}
 		schema, ok := mapAt(vm, "schema", "openAPIV3Schema")
 		if !ok {
 			schema, ok = shared, shared != nil
 		}
 		if !ok {
-			return fail("version %s has no schema (spec.versions[%d].schema.openAPIV3Schema)", vname, i)
+			return nil, fail("version %s has no schema (spec.versions[%d].schema.openAPIV3Schema)", vname, i)
 		}
 		sch, err := compileCRDSchema(schema, strict, group+"/"+vname+"/"+kind)
 		if err != nil {
-			return fail("version %s: spec.versions[%d].schema.openAPIV3Schema: %v", vname, i, err)
+			return nil, fail("version %s: spec.versions[%d].schema.openAPIV3Schema: %v", vname, i, err)
 		}
 		cs := crdSchema{schema: sch, crd: name, from: from}
 		if internal != nil {
 			if cs.rules, err = newServerRules(internal, vname); err != nil {
-				return fail("version %s: spec.versions[%d].schema.openAPIV3Schema: %v", vname, i, err)
+				return nil, fail("version %s: spec.versions[%d].schema.openAPIV3Schema: %v", vname, i, err)
 			}
 		}
 		s[gvk{group + "/" + vname, kind}] = cs
 	}
-	return nil
+	return s, nil
 }
 
 func compileCRDSchema(openAPI map[string]any, strict bool, id string) (*jsonschema.Schema, error) {

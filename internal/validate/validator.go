@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	"sync/atomic"
 
 	yaml3 "go.yaml.in/yaml/v3"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/envctl/envctl/internal/k8sschema"
 )
@@ -169,6 +169,14 @@ type item struct {
 	dups                 bool
 	id                   Object
 	result               *Result
+	// crd and crdErr are a CustomResourceDefinition's compiled schemas,
+	// compiled while the other documents are scanned.
+	crd    crdSchemas
+	crdErr error
+}
+
+func isCRD(o Object) bool {
+	return o.Kind == "CustomResourceDefinition" && strings.HasPrefix(o.APIVersion, "apiextensions.k8s.io/")
 }
 
 // Validate decodes and validates every object of the inputs. Objects are
@@ -218,6 +226,9 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		}
 		if kind, ok := topLevelKind(it.doc.Data); !ok || keptKinds[kind] {
 			decode(it)
+			if isCRD(it.id) {
+				it.crd, it.crdErr = compileCRD(it.obj, v.opts.Strict, v.where(inputs, it))
+			}
 		}
 	}); err != nil {
 		return nil, err
@@ -236,10 +247,15 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		}
 		e := envs[it.input]
 		e.byKind[it.id.Kind] = append(e.byKind[it.id.Kind], it)
-		if it.id.Kind == "CustomResourceDefinition" && strings.HasPrefix(it.id.APIVersion, "apiextensions.k8s.io/") {
-			if err := e.crds.addCRD(it.obj, v.opts.Strict, v.where(inputs, it)); err != nil {
-				return nil, err
+		if isCRD(it.id) {
+			if it.crd == nil && it.crdErr == nil { // a List's item
+				it.crd, it.crdErr = compileCRD(it.obj, v.opts.Strict, v.where(inputs, it))
 			}
+			if it.crdErr != nil {
+				return nil, it.crdErr
+			}
+			maps.Copy(e.crds, it.crd)
+			it.crd = nil
 		}
 	}
 	for _, e := range envs {
@@ -257,6 +273,9 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		}
 		r := v.check(ctx, it, envs[it.input])
 		r.Env, r.input, r.index = inputs[it.input].Env, it.input, it.index
+		if name := inputs[it.input].Streams[it.stream].Name; name != "" {
+			locateInFile(name, it, &r)
+		}
 		it.result = &r
 		if !keptKinds[it.id.Kind] {
 			it.obj = nil
@@ -370,24 +389,30 @@ func (v *Validator) where(inputs []Input, it *item) string {
 	return "environment " + in.Env
 }
 
+// parallel runs f on every item with jobs workers. The workers live for
+// the whole run: a goroutine per batch would start each time with a
+// small stack and grow it again through the schema validator's deep
+// recursion.
 func parallel(ctx context.Context, jobs int, items []*item, f func(*item)) error {
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(jobs)
-	// Batches keep the goroutine hand-off cheap next to small objects.
+	// Batches keep the hand-off cheap next to small objects.
 	const batch = 16
-	for i := 0; i < len(items); i += batch {
-		part := items[i:min(i+batch, len(items))]
-		g.Go(func() error {
-			if err := ctx.Err(); err != nil {
-				return err
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(jobs, (len(items)+batch-1)/batch) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(batch)) - batch
+				if i >= len(items) {
+					return
+				}
+				for _, it := range items[i:min(i+batch, len(items))] {
+					f(it)
+				}
 			}
-			for _, it := range part {
-				f(it)
-			}
-			return nil
 		})
 	}
-	return g.Wait()
+	wg.Wait()
+	return ctx.Err()
 }
 
 func identify(obj map[string]any) Object {
@@ -512,6 +537,27 @@ func (k *kubeSchemas) unknownKind(o Object) string {
 	return fmt.Sprintf("no schema for %s %s: Kubernetes %s does not have it and no CustomResourceDefinition defines it", o.APIVersion, o.Kind, k.set.Version())
 }
 
+// locateInFile sets the file and line of a result of a -f file, and the
+// lines of its problems.
+func locateInFile(name string, it *item, r *Result) {
+	r.Source, r.located = Source{File: name, Line: it.doc.Line}, true
+	if len(r.Problems) == 0 && it.prefix == "" {
+		return
+	}
+	var node yaml3.Node
+	if yaml3.Unmarshal(it.doc.Data, &node) != nil {
+		return
+	}
+	if it.prefix != "" {
+		r.Source.Line = it.doc.Start + lineOf(&node, it.prefix) - 1
+	}
+	for j := range r.Problems {
+		if l := lineOf(&node, it.prefix+r.Problems[j].Path); l > 0 {
+			r.Problems[j].Line = it.doc.Start + l - 1
+		}
+	}
+}
+
 // locate fills in the sources of an input's results and the lines of
 // their problems. Rendered environments are mapped to their files only
 // when they have findings.
@@ -547,19 +593,9 @@ func (v *Validator) locate(ctx context.Context, input int, in Input, items []*it
 			continue
 		}
 		if name := in.Streams[it.stream].Name; name != "" {
-			r.Source = Source{File: name, Line: it.doc.Line}
-			if len(r.Problems) > 0 || it.prefix != "" {
-				var node yaml3.Node
-				if yaml3.Unmarshal(it.doc.Data, &node) == nil {
-					if it.prefix != "" {
-						r.Source.Line = it.doc.Start + lineOf(&node, it.prefix) - 1
-					}
-					for j := range r.Problems {
-						if l := lineOf(&node, it.prefix+r.Problems[j].Path); l > 0 {
-							r.Problems[j].Line = it.doc.Start + l - 1
-						}
-					}
-				}
+			// Server refusals come after the check located the result.
+			if !r.located || slices.ContainsFunc(r.Problems, func(p Problem) bool { return p.Line == 0 }) {
+				locateInFile(name, it, r)
 			}
 			continue
 		}

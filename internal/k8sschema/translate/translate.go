@@ -558,10 +558,8 @@ func AllowNull(s map[string]any) map[string]any {
 	if isNullConditional(s) {
 		return s
 	}
-	for _, k := range []string{"$ref", "allOf", "anyOf", "oneOf", "not", "const", "if", "$dynamicRef"} {
-		if _, ok := s[k]; ok {
-			return map[string]any{"if": map[string]any{"type": "null"}, "else": s}
-		}
+	if !TypedNull(s) {
+		return map[string]any{"if": map[string]any{"type": "null"}, "else": s}
 	}
 	out := maps.Clone(s)
 	if t, ok := out["type"]; ok {
@@ -575,6 +573,28 @@ func AllowNull(s map[string]any) map[string]any {
 		out["enum"] = append(slices.Clone(e), nil)
 	}
 	return out
+}
+
+// TypedNull says whether AllowNull accepts null in s by its type and
+// enum, rather than with a conditional around it.
+func TypedNull(s map[string]any) bool {
+	for _, k := range []string{"$ref", "allOf", "anyOf", "oneOf", "not", "const", "if", "$dynamicRef"} {
+		if _, ok := s[k]; ok {
+			return false
+		}
+	}
+	return true
+}
+
+// NullableRef returns R when s is what AllowNull made of a bare
+// reference, {"if": {"type": "null"}, "else": {"$ref": R}}.
+func NullableRef(s map[string]any) (string, bool) {
+	if !isNullConditional(s) {
+		return "", false
+	}
+	e, _ := s["else"].(map[string]any)
+	r, ok := e["$ref"].(string)
+	return r, ok && len(e) == 1
 }
 
 func isNullConditional(s map[string]any) bool {
