@@ -317,6 +317,15 @@ func TestMistakes(t *testing.T) {
 				set(o, "/metadata/labels", nil)
 				set(o, container+"/env", nil)
 			}},
+		// An optional reference compiles to its definition with "null"
+		// added (loadDef's ~null): the same checks and messages as the
+		// definition itself, closed in strict mode.
+		{name: "optional reference of another type", kind: "Deployment",
+			mutate: func(o map[string]any) { set(o, "/spec/strategy", "Recreate") },
+			path:   "/spec/strategy", keyword: "type", message: "expected object, but got string"},
+		{name: "unknown field under an optional reference", kind: "Deployment", strict: true,
+			mutate: func(o map[string]any) { set(o, "/spec/strategy/rollingUpdat", map[string]any{}) },
+			path:   "/spec/strategy/rollingUpdat", keyword: "additionalProperties", message: `unknown field "rollingUpdat"`},
 		{name: "int-or-string percent and int", kind: "Deployment",
 			mutate: func(o map[string]any) {
 				set(o, "/spec/strategy/rollingUpdate/maxSurge", num("2"))
@@ -352,6 +361,21 @@ func TestMistakes(t *testing.T) {
 						t.Errorf("got %+v, want path %s keyword %s message ~%q", got, c.path, c.keyword, c.message)
 					}
 				})
+			}
+		}
+	}
+}
+
+// loadDef serves a definition with null allowed as NAME~null.
+func TestNoDefinitionNameHasTheNullableSuffix(t *testing.T) {
+	for _, v := range Versions() {
+		s, err := Load(v, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name := range s.b.Defs {
+			if strings.Contains(name, "~") {
+				t.Errorf("%s: definition %q", v, name)
 			}
 		}
 	}
