@@ -142,9 +142,9 @@ type Result struct {
 	Source Source `json:"source"`
 
 	input, index int // stream order
-	// located: Source and the problems' lines were found while checking
-	// (files given with -f).
-	located bool
+	// located is 1 + the number of problems whose lines were found
+	// while checking (files given with -f); 0 when not located.
+	located int
 }
 
 // Report is the outcome of a validation run.

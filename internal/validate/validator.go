@@ -220,16 +220,26 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		}
 		it.id = identify(it.obj)
 	}
-	if err := parallel(ctx, jobs, items, func(it *item) {
+	if err := parallel(ctx, jobs, 16, items, func(it *item) {
 		if it.decoded {
 			return
 		}
 		if kind, ok := topLevelKind(it.doc.Data); !ok || keptKinds[kind] {
 			decode(it)
-			if isCRD(it.id) {
-				it.crd, it.crdErr = compileCRD(it.obj, v.opts.Strict, v.where(inputs, it))
-			}
 		}
+	}); err != nil {
+		return nil, err
+	}
+	// CRDs compile one per task: they often lead a stream, and in one
+	// batch they would compile one after another on one worker.
+	var crds []*item
+	for _, it := range items {
+		if it.obj != nil && isCRD(it.id) {
+			crds = append(crds, it)
+		}
+	}
+	if err := parallel(ctx, jobs, 1, crds, func(it *item) {
+		it.crd, it.crdErr = compileCRD(it.obj, v.opts.Strict, v.where(inputs, it))
 	}); err != nil {
 		return nil, err
 	}
@@ -248,9 +258,6 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		e := envs[it.input]
 		e.byKind[it.id.Kind] = append(e.byKind[it.id.Kind], it)
 		if isCRD(it.id) {
-			if it.crd == nil && it.crdErr == nil { // a List's item
-				it.crd, it.crdErr = compileCRD(it.obj, v.opts.Strict, v.where(inputs, it))
-			}
 			if it.crdErr != nil {
 				return nil, it.crdErr
 			}
@@ -264,7 +271,7 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		e.matched = make([]atomic.Bool, len(e.contracts))
 	}
 
-	if err := parallel(ctx, jobs, items, func(it *item) {
+	if err := parallel(ctx, jobs, 16, items, func(it *item) {
 		if !it.decoded {
 			decode(it)
 		}
@@ -284,6 +291,12 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		return nil, err
 	}
 
+	counts := make([]int, len(inputs))
+	for _, it := range items {
+		if it.result != nil {
+			counts[it.input]++
+		}
+	}
 	rep := &Report{KubernetesVersion: v.kube.set.Version(), Strict: v.opts.Strict, Rules: map[string]string{}}
 	for i, in := range inputs {
 		if in.Env != "" && !slices.Contains(rep.Envs, in.Env) {
@@ -295,7 +308,7 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 			}
 			rep.EnvVersions[in.Env] = ver
 		}
-		var results []Result
+		results := make([]Result, 0, counts[i]+len(envs[i].contracts))
 		for _, it := range items {
 			if it.input == i && it.result != nil {
 				results = append(results, *it.result)
@@ -393,15 +406,15 @@ func (v *Validator) where(inputs []Input, it *item) string {
 // the whole run: a goroutine per batch would start each time with a
 // small stack and grow it again through the schema validator's deep
 // recursion.
-func parallel(ctx context.Context, jobs int, items []*item, f func(*item)) error {
-	// Batches keep the hand-off cheap next to small objects.
-	const batch = 16
+// Items are taken in batches, which keep the hand-off cheap next to small
+// objects.
+func parallel(ctx context.Context, jobs, batch int, items []*item, f func(*item)) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(jobs, (len(items)+batch-1)/batch) {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				i := int(next.Add(batch)) - batch
+				i := int(next.Add(int64(batch))) - batch
 				if i >= len(items) {
 					return
 				}
@@ -540,7 +553,7 @@ func (k *kubeSchemas) unknownKind(o Object) string {
 // locateInFile sets the file and line of a result of a -f file, and the
 // lines of its problems.
 func locateInFile(name string, it *item, r *Result) {
-	r.Source, r.located = Source{File: name, Line: it.doc.Line}, true
+	r.Source, r.located = Source{File: name, Line: it.doc.Line}, len(r.Problems)+1
 	if len(r.Problems) == 0 && it.prefix == "" {
 		return
 	}
@@ -594,7 +607,7 @@ func (v *Validator) locate(ctx context.Context, input int, in Input, items []*it
 		}
 		if name := in.Streams[it.stream].Name; name != "" {
 			// Server refusals come after the check located the result.
-			if !r.located || slices.ContainsFunc(r.Problems, func(p Problem) bool { return p.Line == 0 }) {
+			if r.located != len(r.Problems)+1 {
 				locateInFile(name, it, r)
 			}
 			continue
