@@ -178,6 +178,9 @@ func runValidate(ctx context.Context, opts *ValidateOptions) error {
 		if err != nil {
 			return err
 		}
+		// The mapped files stay until the process exits (no in.Close):
+		// the report's strings, and those of an error returned to Run,
+		// share their memory.
 		in.Env = opts.Env
 		if opts.Env != "" {
 			r, err := f.Repo()

@@ -1,8 +1,10 @@
 package validate
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -20,8 +22,16 @@ import (
 // a stream holding an alias bomb, and a name that yields no object at all
 // are errors: `kustomize build | envctl validate -f -` must fail when
 // kustomize printed nothing, not report zero invalid objects.
-func ReadFiles(fsys filesys.FileSystem, cwd string, stdin io.Reader, names []string, maxBytes int64) (Input, error) {
-	var in Input
+//
+// Files on disk are mapped into memory, not read (yamlguard.MapFile):
+// call Close on the Input once nothing of it or of its report is used.
+func ReadFiles(fsys filesys.FileSystem, cwd string, stdin io.Reader, names []string, maxBytes int64) (in Input, err error) {
+	defer func() {
+		if err != nil {
+			in.Close()
+			in = Input{}
+		}
+	}()
 	add := func(name string, data []byte) error {
 		if err := yamlguard.Check(data); err != nil {
 			return fmt.Errorf("-f %s: %w", name, err)
@@ -60,7 +70,7 @@ func ReadFiles(fsys filesys.FileSystem, cwd string, stdin io.Reader, names []str
 					rel, _ := filepath.Rel(p, file)
 					shown = filepath.ToSlash(filepath.Join(filepath.Clean(name), rel))
 				}
-				data, err := readLimited(fsys, file, maxBytes)
+				data, err := readLimited(fsys, file, maxBytes, &in)
 				if err != nil {
 					return in, fmt.Errorf("-f %s: %w", shown, err)
 				}
@@ -78,12 +88,22 @@ func ReadFiles(fsys filesys.FileSystem, cwd string, stdin io.Reader, names []str
 
 // readLimited reads a file of at most limit bytes, refusing a larger one
 // by its size before reading it.
-func readLimited(fsys filesys.FileSystem, path string, limit int64) ([]byte, error) {
+func readLimited(fsys filesys.FileSystem, path string, limit int64, in *Input) ([]byte, error) {
 	f, err := fsys.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if osf, ok := f.(*os.File); ok {
+		data, unmap, ok, err := yamlguard.MapFile(osf, limit)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			in.unmap = append(in.unmap, unmap)
+			return data, nil
+		}
+	}
 	if limit <= 0 {
 		limit = yamlguard.DefaultMaxBytes
 	}
@@ -100,4 +120,16 @@ func hasDocument(streams []Stream) bool {
 		}
 	}
 	return false
+}
+
+// Close releases the files ReadFiles mapped. The Input's data, and the
+// strings of its report (which share the data's memory), must not be
+// used afterwards.
+func (in *Input) Close() error {
+	var errs []error
+	for _, u := range in.unmap {
+		errs = append(errs, u())
+	}
+	in.unmap = nil
+	return errors.Join(errs...)
 }

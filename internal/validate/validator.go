@@ -54,6 +54,8 @@ type Input struct {
 	// server-side dry run (the CLI's --dry-run=server) and returns what it
 	// refused; an error stops the run.
 	Server func(ctx context.Context) ([]ServerRefusal, error)
+
+	unmap []func() error // of the files ReadFiles mapped
 }
 
 // ServerRefusal is what the API server refused of an object in a
