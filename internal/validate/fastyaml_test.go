@@ -4,10 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
 	yaml2 "go.yaml.in/yaml/v2"
+	yaml3 "go.yaml.in/yaml/v3"
 )
 
 // slowValue decodes a document as go-yaml v2 and sigs.k8s.io/yaml do.
@@ -69,9 +71,13 @@ func TestFastDecodeAgreesWithGoYAML(t *testing.T) {
 		total++
 		got, ok := fastDecode([]byte(doc))
 		if !ok {
+			if _, ok := fastLines([]byte(doc)); ok {
+				t.Errorf("fastLines accepts a document fastDecode does not:\n%s", doc)
+			}
 			continue
 		}
 		fast++
+		checkFastLines(t, doc)
 		want, err := slowValue([]byte(doc))
 		if err != nil {
 			t.Errorf("fastDecode accepts a document go-yaml rejects (%v):\n%s", err, doc)
@@ -103,5 +109,60 @@ func FuzzFastDecode(f *testing.F) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("fastDecode differs from go-yaml on %q:\nfast: %#v\ngo-yaml: %#v", doc, got, want)
 		}
+		checkFastLines(t, doc)
 	})
+}
+
+// checkFastLines holds fastLines to lineOf on go-yaml's tree: for every
+// node of the document, and for a field missing under each.
+func checkFastLines(t *testing.T, doc string) {
+	t.Helper()
+	lines, ok := fastLines([]byte(doc))
+	if !ok {
+		t.Errorf("fastLines refuses a document fastDecode takes:\n%s", doc)
+		return
+	}
+	var root yaml3.Node
+	if err := yaml3.Unmarshal([]byte(doc), &root); err != nil {
+		t.Fatal(err)
+	}
+	// go-yaml's tree keeps keys as written; YAML 1.1 resolves a plain
+	// "Y" key to "true" and "01" to "1", which lineOf cannot find
+	// (fastLines can). Only paths go-yaml's tree has are compared.
+	asWritten := func(p string) bool {
+		n := &root
+		if n.Kind == yaml3.DocumentNode && len(n.Content) > 0 {
+			n = n.Content[0]
+		}
+		for _, seg := range splitPointer(p) {
+			var next *yaml3.Node
+			switch n.Kind {
+			case yaml3.MappingNode:
+				for k := 0; k+1 < len(n.Content); k += 2 {
+					if n.Content[k].Value == seg {
+						next = n.Content[k+1]
+					}
+				}
+			case yaml3.SequenceNode:
+				if idx, err := strconv.Atoi(seg); err == nil && idx >= 0 && idx < len(n.Content) {
+					next = n.Content[idx]
+				}
+			}
+			if next == nil {
+				return false
+			}
+			n = next
+		}
+		return true
+	}
+	for p := range lines {
+		if !asWritten(p) {
+			continue
+		}
+		for _, q := range []string{p, p + "/missing~1field"} {
+			if got, want := lineAt(lines, q), lineOf(&root, q); got != want {
+				t.Errorf("line of %q: fastLines %d, go-yaml %d, in:\n%s", q, got, want, doc)
+			}
+		}
+	}
 }

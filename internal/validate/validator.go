@@ -559,15 +559,21 @@ func locateInFile(name string, it *item, r *Result) {
 	if len(r.Problems) == 0 && it.prefix == "" {
 		return
 	}
-	var node yaml3.Node
-	if yaml3.Unmarshal(it.doc.Data, &node) != nil {
-		return
+	var line func(pointer string) int
+	if lines, ok := fastLines(it.doc.Data); ok {
+		line = func(pointer string) int { return lineAt(lines, pointer) }
+	} else {
+		var node yaml3.Node
+		if yaml3.Unmarshal(it.doc.Data, &node) != nil {
+			return
+		}
+		line = func(pointer string) int { return lineOf(&node, pointer) }
 	}
 	if it.prefix != "" {
-		r.Source.Line = it.doc.Start + lineOf(&node, it.prefix) - 1
+		r.Source.Line = it.doc.Start + line(it.prefix) - 1
 	}
 	for j := range r.Problems {
-		if l := lineOf(&node, it.prefix+r.Problems[j].Path); l > 0 {
+		if l := line(it.prefix + r.Problems[j].Path); l > 0 {
 			r.Problems[j].Line = it.doc.Start + l - 1
 		}
 	}
