@@ -338,14 +338,20 @@ type fieldLine struct {
 // names, or of its deepest ancestor that data holds; 0 when data does not
 // parse.
 func lineOf(root *yaml3.Node, pointer string) int {
+	line, _ := nodeLine(root, pointer)
+	return line
+}
+
+// nodeLine is lineOf, and whether the tree holds the whole pointer.
+func nodeLine(root *yaml3.Node, pointer string) (line int, whole bool) {
 	n := root
 	if n == nil {
-		return 0
+		return 0, false
 	}
 	if n.Kind == yaml3.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
-	line := n.Line
+	line = n.Line
 	for _, seg := range splitPointer(pointer) {
 		var next *yaml3.Node
 		switch n.Kind {
@@ -363,9 +369,9 @@ func lineOf(root *yaml3.Node, pointer string) int {
 			}
 		}
 		if next == nil {
-			break
+			return line, false
 		}
 		n = next
 	}
-	return line
+	return line, true
 }

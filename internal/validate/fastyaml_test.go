@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -130,30 +129,8 @@ func checkFastLines(t *testing.T, doc string) {
 	// "Y" key to "true" and "01" to "1", which lineOf cannot find
 	// (fastLines can). Only paths go-yaml's tree has are compared.
 	asWritten := func(p string) bool {
-		n := &root
-		if n.Kind == yaml3.DocumentNode && len(n.Content) > 0 {
-			n = n.Content[0]
-		}
-		for _, seg := range splitPointer(p) {
-			var next *yaml3.Node
-			switch n.Kind {
-			case yaml3.MappingNode:
-				for k := 0; k+1 < len(n.Content); k += 2 {
-					if n.Content[k].Value == seg {
-						next = n.Content[k+1]
-					}
-				}
-			case yaml3.SequenceNode:
-				if idx, err := strconv.Atoi(seg); err == nil && idx >= 0 && idx < len(n.Content) {
-					next = n.Content[idx]
-				}
-			}
-			if next == nil {
-				return false
-			}
-			n = next
-		}
-		return true
+		_, whole := nodeLine(&root, p)
+		return whole
 	}
 	for p := range lines {
 		if !asWritten(p) {
