@@ -27,6 +27,14 @@ type deployFlags struct {
 
 func (d *deployFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&d.Yes, "yes", "y", false, "go ahead without asking (required without a terminal)")
+	d.registerPlan(fs)
+	fs.BoolVar(&d.NoWait, "no-wait", false, "do not wait for rollouts; prune right after applying")
+	fs.DurationVar(&d.Timeout, "timeout", 5*time.Minute, "how long to wait for what changed to be ready")
+}
+
+// registerPlan registers the flags that shape a plan: envctl plan takes
+// these, and not --yes, --no-wait or --timeout, which only an apply uses.
+func (d *deployFlags) registerPlan(fs *pflag.FlagSet) {
 	fs.StringVar(&d.FieldManager, "field-manager", "envctl", "server-side apply field manager")
 	fs.BoolVar(&d.ForceConflicts, "force-conflicts", false, "take ownership of fields that another field manager owns")
 	fs.BoolVar(&d.Recreate, "recreate", false, "delete and re-create objects whose immutable fields change (never PVCs or StatefulSets with volume claims)")
@@ -35,8 +43,6 @@ func (d *deployFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&d.PruneData, "prune-data", false, "also prune PersistentVolumeClaims")
 	fs.IntVar(&d.KeepGenerations, "keep-generations", 3, "keep the hashed ConfigMaps and Secrets of this many recent releases")
 	fs.IntVar(&d.HistoryMax, "history-max", 10, "releases kept in the cluster")
-	fs.BoolVar(&d.NoWait, "no-wait", false, "do not wait for rollouts; prune right after applying")
-	fs.DurationVar(&d.Timeout, "timeout", 5*time.Minute, "how long to wait for what changed to be ready")
 }
 
 // check rejects flag values that cannot work together. interactive says

@@ -65,7 +65,7 @@ environment whose approval names signers (see envctl approve).`,
 	fl.StringVarP(&opts.Output, "output", "o", "", "write the plan file here (required)")
 	fl.StringVar(&opts.Markdown, "markdown", "", "also write the plan's summary as markdown to this file (a CI job summary, a PR comment)")
 	fl.StringVar(&opts.SignKey, "sign-key", "", "sign the plan with this SSH private key (see envctl approve)")
-	opts.Deploy.register(fl)
+	opts.Deploy.registerPlan(fl)
 	opts.Render.registerAs(fl, "render-timeout")
 	opts.Cluster.register(fl)
 	return cmd
