@@ -214,6 +214,7 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 	// PDBs of the policies) are decoded first; every other object is
 	// decoded, checked and dropped in one step, so memory holds the input
 	// and the results, not every decoded object.
+	kept := v.keptKinds(inputs)
 	decode := func(it *item) {
 		it.decoded = true
 		it.obj, it.decodeErr = decodeObject(it.doc.Data, v.opts.Strict)
@@ -226,7 +227,7 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		if it.decoded {
 			return
 		}
-		if kind, ok := topLevelKind(it.doc.Data); !ok || keptKinds[kind] {
+		if kind, ok := topLevelKind(it.doc.Data); !ok || kept[kind] {
 			decode(it)
 		}
 	}); err != nil {
@@ -254,7 +255,7 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 		envs[i] = &envState{name: in.Env, kube: kube, crds: crdSchemas{}, byKind: map[string][]*item{}}
 	}
 	for _, it := range items {
-		if it.obj == nil || !keptKinds[it.id.Kind] {
+		if it.obj == nil || !kept[it.id.Kind] {
 			continue
 		}
 		e := envs[it.input]
@@ -286,7 +287,7 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 			locateInFile(name, it, &r)
 		}
 		it.result = &r
-		if !keptKinds[it.id.Kind] {
+		if !kept[it.id.Kind] {
 			it.obj = nil
 		}
 	}); err != nil {
@@ -344,8 +345,18 @@ func (v *Validator) Validate(ctx context.Context, inputs []Input) (*Report, erro
 }
 
 // keptKinds are decoded before the other objects and kept: the checks of
-// other objects look at them.
-var keptKinds = map[string]bool{"CustomResourceDefinition": true, "HorizontalPodAutoscaler": true, "PodDisruptionBudget": true}
+// other objects look at them. CRDs always; the HPAs and PDBs only when a
+// policy applies (they are what its checks of workloads read), so that
+// validating a large stream without policies does not hold them all.
+func (v *Validator) keptKinds(inputs []Input) map[string]bool {
+	kept := map[string]bool{"CustomResourceDefinition": true}
+	for _, in := range inputs {
+		if len(v.checks.policiesFor(in.Env)) > 0 {
+			kept["HorizontalPodAutoscaler"], kept["PodDisruptionBudget"] = true, true
+		}
+	}
+	return kept
+}
 
 // topLevelKind finds a document's kind from its top-level "kind:" line
 // without decoding it; ok is false when there is no such plain line.
