@@ -70,7 +70,8 @@ func ExportKubeconform(dir, version string, strict bool) error {
 			if _, ok := defs[def]; ok {
 				return
 			}
-			d := prepareDef(b.Defs[def], strict, func(ref string) string { return ref })
+			bd, _ := b.Def(def)
+			d := prepareDef(bd, strict, func(ref string) string { return ref })
 			defs[def] = d
 			for _, r := range translate.Refs(d) {
 				reach(strings.TrimPrefix(r, translate.DefsRefPrefix))

@@ -201,6 +201,11 @@ func (s *Set) defURL(name string) string {
 	return "k8s://v" + s.version + "/" + name
 }
 
+func typedNull(d any) bool {
+	m, ok := d.(map[string]any)
+	return ok && translate.TypedNull(m)
+}
+
 // nullableSuffix names a definition with null added to its type
 // (k8s://v1.34/NAME~null); "~" is in no definition's name.
 const nullableSuffix = "~null"
@@ -211,7 +216,7 @@ func (s *Set) loadDef(url string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("no schema at %s (the Kubernetes schemas load nothing from outside)", url)
 	}
 	base, nullable := strings.CutSuffix(name, nullableSuffix)
-	def, ok := s.b.Defs[base]
+	def, ok := s.b.Def(base)
 	if !ok {
 		return nil, fmt.Errorf("Kubernetes %s has no definition %s", s.version, name)
 	}
@@ -231,7 +236,7 @@ func (s *Set) loadDef(url string) (io.ReadCloser, error) {
 		if !ok {
 			return
 		}
-		if d, ok := s.b.Defs[r].(map[string]any); ok && translate.TypedNull(d) {
+		if d, _ := s.b.Def(r); d != nil && typedNull(d) {
 			clear(m)
 			m["$ref"] = r + nullableSuffix
 		}

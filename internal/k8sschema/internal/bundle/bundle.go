@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Releases are the k8s.io/kubernetes module versions the embedded bundles
@@ -36,8 +37,57 @@ type Bundle struct {
 	Kinds []Kind `json:"kinds"`
 	// Defs holds the translated JSON Schemas (draft 2020-12, not strict),
 	// by OpenAPI definition name; they refer to each other with
-	// "#/$defs/NAME".
+	// "#/$defs/NAME". Encode writes them; a decoded bundle leaves Defs nil
+	// and decodes each definition when Def first asks for it.
 	Defs map[string]any `json:"$defs"`
+
+	raw     map[string]json.RawMessage
+	mu      sync.Mutex
+	decoded map[string]any
+}
+
+// Def returns a definition of a decoded bundle, decoding it on first use:
+// validating a few kinds reaches a few hundred of a version's
+// definitions, and decoding all of them cost startup time and held
+// megabytes of maps for the whole run. The value is shared: callers must
+// not modify it.
+func (b *Bundle) Def(name string) (any, bool) {
+	if b.raw == nil {
+		d, ok := b.Defs[name]
+		return d, ok
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if d, ok := b.decoded[name]; ok {
+		return d, true
+	}
+	r, ok := b.raw[name]
+	if !ok {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(r))
+	dec.UseNumber()
+	var d any
+	if err := dec.Decode(&d); err != nil {
+		return nil, false // Decode checked that every definition is JSON
+	}
+	b.decoded[name] = d
+	return d, true
+}
+
+// DefNames returns the names of the definitions, unsorted.
+func (b *Bundle) DefNames() []string {
+	var out []string
+	if b.raw == nil {
+		for n := range b.Defs {
+			out = append(out, n)
+		}
+		return out
+	}
+	for n := range b.raw {
+		out = append(out, n)
+	}
+	return out
 }
 
 // Kind maps a group/version/kind to its definition.
@@ -83,19 +133,25 @@ func Encode(w io.Writer, b *Bundle) error {
 	return zw.Close()
 }
 
-// Decode reads a bundle written by Encode. Numbers are json.Number, as
-// github.com/santhosh-tekuri/jsonschema expects of decoded schemas.
+// Decode reads a bundle written by Encode. Definitions are decoded by Def,
+// with numbers as json.Number, as github.com/santhosh-tekuri/jsonschema
+// expects of decoded schemas.
 func Decode(r io.Reader) (*Bundle, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("schema bundle: %w", err)
 	}
 	defer zr.Close()
-	dec := json.NewDecoder(zr)
-	dec.UseNumber()
-	var b Bundle
-	if err := dec.Decode(&b); err != nil {
+	var d struct {
+		Kubernetes string                     `json:"kubernetes"`
+		Kinds      []Kind                     `json:"kinds"`
+		Defs       map[string]json.RawMessage `json:"$defs"`
+	}
+	if err := json.NewDecoder(zr).Decode(&d); err != nil {
 		return nil, fmt.Errorf("schema bundle: %w", err)
 	}
-	return &b, nil
+	if d.Defs == nil {
+		d.Defs = map[string]json.RawMessage{}
+	}
+	return &Bundle{Kubernetes: d.Kubernetes, Kinds: d.Kinds, raw: d.Defs, decoded: map[string]any{}}, nil
 }
