@@ -495,6 +495,11 @@ func walk(t *node, r rules, fn func(n *node, path []string) (*node, error)) (*no
 				}
 				return nil, fmt.Errorf("key %q: %v", strings.Join(path, "."), err)
 			}
+			if n.inline && v.kind == commentNode && !v.inline {
+				c := *v
+				c.inline = true // a YAML comment on its value's line stays there
+				v = &c
+			}
 		}
 		if v.kind != commentNode && (!r.macOnlyEncrypted || enc) {
 			h.Write(macBytes(v))

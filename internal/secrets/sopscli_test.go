@@ -5,6 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/envctl/envctl/internal/testtools"
@@ -138,5 +141,126 @@ func TestFilesTheSopsCLIWritesUpdateInPlace(t *testing.T) {
 			}
 			sameContent(t, name, out, []byte(c[1]))
 		})
+	}
+}
+
+// commented is a YAML SOPS source with comments everywhere sops keeps
+// them: the file's head, before keys, inline after values, in lists, and
+// at the end. One comment holds the planted value: sops encrypts comments.
+const commented = `# head of the file
+apiVersion: v1 # inline after a value
+kind: Secret
+# before stringData
+stringData:
+  # before password, s3cr3t-planted
+  password: s3cr3t-planted
+  port: "5432" # the port
+list:
+  # before the first item
+  - 1
+  - two # inline on an item
+# at the end
+`
+
+// commentedCLI is commented without the comments in the list: sops
+// v3.13.2 writes an encrypted comment in a list as an item ("- ENC[...,
+// type:comment]", its walkSlice does not wrap it back into a comment) and
+// then fails its own MAC check on the file. envctl reads such items as
+// comments, and writes comments in lists as comment lines, which the CLI
+// decrypts.
+var commentedCLI = strings.Replace(strings.Replace(commented, "  # before the first item\n", "", 1), " # inline on an item", "", 1)
+
+var commentRE = regexp.MustCompile(`#.*$`)
+
+// commentLines are a YAML file's comments in order, without the sops
+// metadata's (none) or the lines they were on.
+func commentLines(b []byte) []string {
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if c := commentRE.FindString(l); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TestYAMLCommentsSurviveEveryWay: comments in a YAML SOPS file are kept
+// where sops keeps them, encrypted, whichever tool wrote the file: envctl
+// encrypting, envctl decrypting what the sops CLI encrypted, and envctl
+// updating one value of it (secrets set), which the CLI then decrypts.
+func TestYAMLCommentsSurviveEveryWay(t *testing.T) {
+	sops := testtools.Sops(t)
+	id, rcp, _ := GenerateIdentity()
+	k, _ := NewKeyring(id)
+	want := commentLines([]byte(commented))
+	dir := t.TempDir()
+	env := append(os.Environ(), "SOPS_AGE_KEY="+id, "SOPS_AGE_KEY_FILE=", "HOME="+dir, "XDG_CONFIG_HOME="+dir)
+	os.WriteFile(filepath.Join(dir, ConfigName), []byte("creation_rules:\n  - age: "+rcp+"\n"), 0o600)
+	sopsRun := func(args ...string) []byte {
+		t.Helper()
+		cmd := exec.Command(sops, append([]string{"--disable-version-check"}, args...)...)
+		cmd.Dir, cmd.Env = dir, env
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("sops %v: %v: %s", args, err, stderr.String())
+		}
+		return out
+	}
+	same := func(what string, got []byte) {
+		t.Helper()
+		if g := commentLines(got); !slices.Equal(g, want) {
+			t.Errorf("%s: comments\n%q\nwant\n%q\nin:\n%s", what, g, want, got)
+		}
+	}
+
+	// envctl encrypts; the comments are ciphertext; sops decrypts them.
+	enc, err := Encrypt(filepath.Join(dir, "mine.yaml"), []byte(commented), EncryptOptions{Recipients: []string{rcp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(enc, []byte("s3cr3t-planted")) || bytes.Contains(enc, []byte("before password")) {
+		t.Fatalf("a comment in plaintext:\n%s", enc)
+	}
+	os.WriteFile(filepath.Join(dir, "mine.yaml"), enc, 0o600)
+	same("sops -d of envctl's file", sopsRun("-d", "mine.yaml"))
+	f, err := Parse("mine.yaml", enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.Decrypt(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("envctl's decryption of its own file", got)
+
+	// sops encrypts; envctl decrypts, then changes one value.
+	want = commentLines([]byte(commentedCLI))
+	os.WriteFile(filepath.Join(dir, "theirs.yaml"), []byte(commentedCLI), 0o600)
+	sopsRun("-e", "-i", "theirs.yaml")
+	b, _ := os.ReadFile(filepath.Join(dir, "theirs.yaml"))
+	f, err = Parse("theirs.yaml", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = f.Decrypt(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same("envctl's decryption of the CLI's file", got)
+	next := bytes.Replace(got, []byte("password: s3cr3t-planted"), []byte("password: rotated"), 1)
+	after, changed, err := f.Update(next, k)
+	if err != nil || !changed {
+		t.Fatalf("changed %v, err %v", changed, err)
+	}
+	if l := changedLines(b, after); len(l) < 2 || len(l) > 3 {
+		t.Errorf("want the value, mac and lastmodified lines changed, got %q\nbefore:\n%s\nafter:\n%s", l, b, after)
+	}
+	os.WriteFile(filepath.Join(dir, "theirs.yaml"), after, 0o600)
+	out := sopsRun("-d", "theirs.yaml")
+	same("sops -d after envctl's update", out)
+	if !bytes.Contains(out, []byte("password: rotated")) {
+		t.Errorf("the update is not there:\n%s", out)
 	}
 }

@@ -50,7 +50,7 @@ const (
 	mapNode kind = iota
 	listNode
 	scalarNode
-	commentNode // a dotenv comment line: kept, encrypted, not in the MAC
+	commentNode // a comment line (dotenv, YAML): kept, encrypted, not in the MAC
 )
 
 // node is the tree of a SOPS file in the order of the file, which is the
@@ -63,6 +63,9 @@ type node struct {
 	// int, float, bool, time, bytes, or null (never encrypted).
 	typ   string
 	value string // a scalar's text (canonical for int, float, bool)
+	// inline marks a YAML comment that was on its value's line; sops
+	// writes it back there.
+	inline bool
 }
 
 func str(v string) *node { return &node{kind: scalarNode, typ: "str", value: v} }
@@ -164,7 +167,18 @@ func parseYAML(b []byte) (*node, error) {
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml3.MappingNode {
 		return nil, errors.New("is not a mapping at the top level")
 	}
-	return fromYAML(doc.Content[0], 0)
+	root, err := fromYAML(doc.Content[0], 0)
+	if err != nil {
+		return nil, err
+	}
+	// The document's own comments surround its mapping's, as sops reads
+	// them.
+	top := &node{kind: mapNode}
+	comments(top, doc.HeadComment, false)
+	comments(top, doc.LineComment, false)
+	top.keys, top.items = append(top.keys, root.keys...), append(top.items, root.items...)
+	comments(top, doc.FootComment, false)
+	return top, nil
 }
 
 // lineOnly keeps a YAML error's position and drops the rest: go-yaml
@@ -180,37 +194,87 @@ func lineOnly(err error) string {
 	return "invalid YAML or JSON"
 }
 
+// fromYAML builds the tree of a YAML node with its comments where sops's
+// YAML store puts them (stores/yaml: appendYamlNodeToTreeBranch and
+// nodeToTreeValue): one comment item per comment line, before or after
+// the entry whose head, line or foot comment it is. The comments of a
+// scalar value were handled by its entry (handled).
 func fromYAML(y *yaml3.Node, depth int) (*node, error) {
+	return fromYAMLNode(y, depth, false)
+}
+
+func comments(n *node, text string, inline bool) {
+	for _, line := range strings.Split(text, "\n") {
+		if line == "" {
+			continue
+		}
+		c := &node{kind: commentNode, typ: "comment", value: line[1:], inline: inline}
+		if n.kind == mapNode {
+			n.keys = append(n.keys, "")
+		}
+		n.items = append(n.items, c)
+	}
+}
+
+func fromYAMLNode(y *yaml3.Node, depth int, handled bool) (*node, error) {
 	if depth > 100 {
 		return nil, errors.New("nested too deeply")
 	}
 	for y.Kind == yaml3.AliasNode {
-		y = y.Alias
+		y, handled = y.Alias, false
 	}
 	switch y.Kind {
 	case yaml3.MappingNode:
 		n := &node{kind: mapNode}
+		if !handled {
+			comments(n, y.HeadComment, false)
+			comments(n, y.LineComment, false)
+		}
 		for i := 0; i+1 < len(y.Content); i += 2 {
-			k := y.Content[i]
+			k, val := y.Content[i], y.Content[i+1]
 			if k.Kind != yaml3.ScalarNode {
 				return nil, fmt.Errorf("line %d: a key that is not a string", k.Line)
 			}
-			v, err := fromYAML(y.Content[i+1], depth+1)
+			comments(n, k.HeadComment, false)
+			comments(n, k.LineComment, false)
+			scalar := val.Kind == yaml3.ScalarNode || val.Kind == yaml3.AliasNode
+			if scalar {
+				comments(n, val.HeadComment, false)
+				comments(n, val.LineComment, true)
+			}
+			v, err := fromYAMLNode(val, depth+1, scalar)
 			if err != nil {
 				return nil, err
 			}
 			n.keys = append(n.keys, k.Value)
 			n.items = append(n.items, v)
+			if scalar {
+				comments(n, val.FootComment, false)
+			}
+			comments(n, k.FootComment, false)
+		}
+		if !handled {
+			comments(n, y.FootComment, false)
 		}
 		return n, nil
 	case yaml3.SequenceNode:
 		n := &node{kind: listNode}
+		if !handled {
+			comments(n, y.HeadComment, false)
+			comments(n, y.LineComment, false)
+		}
 		for _, c := range y.Content {
-			v, err := fromYAML(c, depth+1)
+			comments(n, c.HeadComment, false)
+			comments(n, c.LineComment, true)
+			v, err := fromYAMLNode(c, depth+1, true)
 			if err != nil {
 				return nil, err
 			}
 			n.items = append(n.items, v)
+			comments(n, c.FootComment, false)
+		}
+		if !handled {
+			comments(n, y.FootComment, false)
 		}
 		return n, nil
 	case yaml3.ScalarNode:
@@ -297,21 +361,52 @@ func emitDotenv(n *node) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// toYAML is the YAML of a tree, its comments placed as sops's YAML store
+// places them (appendTreeBranch, appendSequence): a comment line goes to
+// the head of the next entry, an inline one to the line of the next
+// value, and those after the last entry to its foot.
 func toYAML(n *node) *yaml3.Node {
 	switch n.kind {
-	case mapNode:
+	case mapNode, listNode:
 		y := &yaml3.Node{Kind: yaml3.MappingNode, Tag: "!!map"}
-		for i, k := range n.keys {
-			if n.items[i].kind == commentNode {
+		if n.kind == listNode {
+			y = &yaml3.Node{Kind: yaml3.SequenceNode, Tag: "!!seq"}
+		}
+		var head, line []string
+		for i, it := range n.items {
+			if it.kind == commentNode {
+				if it.inline {
+					line = append(line, "#"+it.value)
+				} else {
+					head = append(head, "#"+it.value)
+				}
 				continue
 			}
-			y.Content = append(y.Content, &yaml3.Node{Kind: yaml3.ScalarNode, Tag: "!!str", Value: k}, toYAML(n.items[i]))
+			if len(y.Content) == 0 {
+				y.HeadComment, head = joinComments(y.HeadComment, head), nil
+			}
+			v := toYAML(it)
+			if n.kind == mapNode {
+				k := &yaml3.Node{Kind: yaml3.ScalarNode, Tag: "!!str", Value: n.keys[i]}
+				k.HeadComment, head = joinComments(k.HeadComment, head), nil
+				y.Content = append(y.Content, k, v)
+			} else {
+				v.HeadComment, head = joinComments(v.HeadComment, head), nil
+				y.Content = append(y.Content, v)
+			}
+			v.LineComment, line = joinComments(v.LineComment, line), nil
 		}
-		return y
-	case listNode:
-		y := &yaml3.Node{Kind: yaml3.SequenceNode, Tag: "!!seq"}
-		for _, it := range n.items {
-			y.Content = append(y.Content, toYAML(it))
+		if rest := append(head, line...); len(rest) > 0 {
+			switch {
+			case len(y.Content) == 0:
+				y.HeadComment = joinComments(y.HeadComment, rest)
+			case n.kind == mapNode:
+				last := y.Content[len(y.Content)-2]
+				last.FootComment = joinComments(last.FootComment, rest)
+			default:
+				last := y.Content[len(y.Content)-1]
+				last.FootComment = joinComments(last.FootComment, rest)
+			}
 		}
 		return y
 	}
@@ -386,4 +481,14 @@ func indentOf(f Format, b []byte) string {
 		}
 	}
 	return ""
+}
+
+func joinComments(existing string, lines []string) string {
+	if len(lines) == 0 {
+		return existing
+	}
+	if existing == "" {
+		return strings.Join(lines, "\n")
+	}
+	return existing + "\n" + strings.Join(lines, "\n")
 }
