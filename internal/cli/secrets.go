@@ -35,13 +35,24 @@ func newCmdSecretsEncrypt(f *Factory) *cobra.Command {
 		Long: `Encrypt each FILE in place, as sops -e -i would: the creation rule of the
 nearest .sops.yaml whose path_regex matches the file names its age recipients.
 The format is the file's (.env dotenv, .yaml/.yml YAML, .json JSON, anything
-else binary). The file is replaced atomically and keeps its mode.`,
+else binary). The file is replaced atomically and keeps its mode.
+
+A Kubernetes Secret manifest (apiVersion v1, kind Secret) whose rule sets no
+encrypted_regex or unencrypted_suffix has only its data and stringData
+encrypted (encrypted_regex ^(data|stringData)$, recorded in the file, as
+Flux's guides configure sops): its apiVersion, kind and name stay readable,
+so reviews and renders without keys (--no-decrypt) can place it.`,
 		Example: `  envctl secrets encrypt environments/prod/secrets/db.env`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, a := range args {
-				if err := secrets.EncryptFile(a); err != nil {
+				dataOnly, err := secrets.EncryptFile(a)
+				if err != nil {
 					return err
+				}
+				if dataOnly {
+					fmt.Fprintf(f.IO.ErrOut, "encrypted %s: its data and stringData (a Secret manifest: apiVersion, kind and metadata stay readable; an encrypted_regex in .sops.yaml chooses otherwise)\n", a)
+					continue
 				}
 				fmt.Fprintf(f.IO.ErrOut, "encrypted %s\n", a)
 			}

@@ -23,30 +23,55 @@ func RuleForFile(file string) (*CreationRule, error) {
 	return cfg.RuleFor(file)
 }
 
+// SecretDataRegex is the encrypted_regex envctl gives a Kubernetes Secret
+// manifest whose creation rule sets none: only its data and stringData are
+// encrypted, as Flux's and most GitOps guides configure sops.
+const SecretDataRegex = "^(data|stringData)$"
+
 // EncryptFile encrypts a plaintext file in place for the recipients of the
 // creation rule that matches it. The file is replaced atomically and keeps
-// its mode.
-func EncryptFile(file string) error {
+// its mode. A Kubernetes Secret manifest whose rule says nothing of what
+// to encrypt gets SecretDataRegex (dataOnly): encrypted whole, its
+// apiVersion, kind and name would be ciphertext, which a render without
+// keys (--no-decrypt) cannot place and a review cannot read.
+func EncryptFile(file string) (dataOnly bool, err error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if IsEncrypted(file, b) {
-		return &FileError{File: file, Problem: "is already encrypted (use `envctl secrets rotate` to re-encrypt)"}
+		return false, &FileError{File: file, Problem: "is already encrypted (use `envctl secrets rotate` to re-encrypt)"}
 	}
 	rule, err := RuleForFile(file)
 	if err != nil {
-		return err
+		return false, err
 	}
 	opts, err := rule.Options(file)
 	if err != nil {
-		return err
+		return false, err
+	}
+	if opts.EncryptedRegex == "" && opts.UnencryptedSuffix == "" && isSecretManifest(file, b) {
+		opts.EncryptedRegex, dataOnly = SecretDataRegex, true
 	}
 	out, err := Encrypt(file, b, opts)
 	if err != nil {
-		return err
+		return false, err
 	}
-	return atomicwrite.File(file, out)
+	return dataOnly, atomicwrite.File(file, out)
+}
+
+// isSecretManifest says whether a YAML or JSON file is a v1 Secret.
+func isSecretManifest(file string, b []byte) bool {
+	f := FormatOf(file)
+	if f != FormatYAML && f != FormatJSON {
+		return false
+	}
+	t, err := plainTree(f, b)
+	if err != nil {
+		return false
+	}
+	av, kind := t.get("apiVersion"), t.get("kind")
+	return av != nil && kind != nil && av.value == "v1" && kind.value == "Secret"
 }
 
 // RotateFile re-encrypts a SOPS file with a fresh data key for the
