@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"sync"
@@ -102,6 +103,20 @@ func (d *decryptFS) decrypted() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return append([]string(nil), d.order...)
+}
+
+// wholeManifests are the decrypted YAML files whose top-level apiVersion
+// was encrypted too: rendered as placeholders, they are objects of no kind.
+func (d *decryptFS) wholeManifests() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for _, p := range d.order {
+		if bytes.Contains(d.plain[p], []byte("\napiVersion: "+secrets.Placeholder+"\n")) || bytes.HasPrefix(d.plain[p], []byte("apiVersion: "+secrets.Placeholder+"\n")) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (d *decryptFS) failure() error {

@@ -62,3 +62,34 @@ func holdsPlaceholder(n *yaml.RNode) bool {
 	}
 	return false
 }
+
+// rendersPlaceholderKind says whether a --no-decrypt render holds an
+// object whose apiVersion or kind is a placeholder.
+func rendersPlaceholderKind(y []byte) bool {
+	nodes, err := manifest.Parse(y)
+	if err != nil {
+		return false
+	}
+	for _, n := range nodes {
+		if n.GetApiVersion() == secrets.Placeholder || n.GetKind() == secrets.Placeholder {
+			return true
+		}
+	}
+	return false
+}
+
+// WholeManifestError is a --no-decrypt render of a manifest whose
+// apiVersion and kind are SOPS ciphertext: without keys there is no
+// object to render.
+type WholeManifestError struct {
+	Files []string
+}
+
+func (e *WholeManifestError) Error() string {
+	return strings.Join(e.Files, ", ") + ": " + e.Problem()
+}
+
+// Problem is the message without the files.
+func (e *WholeManifestError) Problem() string {
+	return "encrypted whole (its apiVersion and kind are ciphertext), so --no-decrypt cannot render it; encrypt only its data: encrypted_regex: ^(data|stringData)$ in its .sops.yaml rule, then decrypt and encrypt it again (envctl secrets encrypt does this for Secret manifests)"
+}

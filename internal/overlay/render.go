@@ -230,6 +230,10 @@ func Render(ctx context.Context, fsys filesys.FileSystem, dir string, opts Optio
 			}
 			decrypted := dfs.decrypted()
 			if opts.NoDecrypt && len(decrypted) > 0 {
+				if whole := dfs.wholeManifests(); len(whole) > 0 && rendersPlaceholderKind(y) {
+					we := &WholeManifestError{Files: whole}
+					return nil, &Error{Dir: dir, Secret: true, Cause: &Cause{File: whole[0], Problem: we.Problem()}, Err: we}
+				}
 				if y, err = markPlaceholders(y); err != nil {
 					return nil, &Error{Dir: dir, Err: err}
 				}
