@@ -172,7 +172,8 @@ type item struct {
 	id                   Object
 	result               *Result
 	// crd and crdErr are a CustomResourceDefinition's compiled schemas,
-	// compiled while the other documents are scanned.
+	// compiled in parallel with the other CRDs before any object is
+	// checked.
 	crd    crdSchemas
 	crdErr error
 }
