@@ -1,7 +1,6 @@
 package overlay
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 	"sync"
@@ -34,11 +33,12 @@ type decryptFS struct {
 	// the answer the render's inputs record for it.
 	cipher map[string]string
 	order  []string
+	whole  map[string]bool // see wholeManifests
 	failed error // the first file that could not be decrypted
 }
 
 func newDecryptFS(fsys filesys.FileSystem, noDecrypt bool) *decryptFS {
-	return &decryptFS{FileSystem: fsys, noDecrypt: noDecrypt, keys: secrets.LoadKeys, plain: map[string][]byte{}, cipher: map[string]string{}}
+	return &decryptFS{FileSystem: fsys, noDecrypt: noDecrypt, keys: secrets.LoadKeys, plain: map[string][]byte{}, cipher: map[string]string{}, whole: map[string]bool{}}
 }
 
 func (d *decryptFS) ReadFile(path string) ([]byte, error) {
@@ -75,6 +75,11 @@ func (d *decryptFS) decrypt(path string, b []byte) ([]byte, error) {
 		return nil, err
 	}
 	if d.noDecrypt {
+		if f.KindEncrypted() {
+			d.mu.Lock()
+			d.whole[path] = true
+			d.mu.Unlock()
+		}
 		return f.Placeholders()
 	}
 	k, err := d.keys()
@@ -105,14 +110,14 @@ func (d *decryptFS) decrypted() []string {
 	return append([]string(nil), d.order...)
 }
 
-// wholeManifests are the decrypted YAML files whose top-level apiVersion
-// was encrypted too: rendered as placeholders, they are objects of no kind.
+// wholeManifests are the files read as placeholders whose apiVersion or
+// kind is encrypted: rendered without keys, they are objects of no kind.
 func (d *decryptFS) wholeManifests() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []string
 	for _, p := range d.order {
-		if bytes.Contains(d.plain[p], []byte("\napiVersion: "+secrets.Placeholder+"\n")) || bytes.HasPrefix(d.plain[p], []byte("apiVersion: "+secrets.Placeholder+"\n")) {
+		if d.whole[p] {
 			out = append(out, p)
 		}
 	}

@@ -824,3 +824,15 @@ func Plaintext(path string, b []byte) ([]byte, error) {
 	}
 	return f.Decrypt(k)
 }
+
+// KindEncrypted says whether the file's top-level apiVersion or kind is
+// encrypted: a Kubernetes manifest encrypted whole, which has no kind
+// without its key.
+func (f *File) KindEncrypted() bool {
+	for _, k := range []string{"apiVersion", "kind"} {
+		if n := f.tree.get(k); n != nil && n.kind == scalarNode && f.meta.rules.encrypted([]string{k}) {
+			return true
+		}
+	}
+	return false
+}

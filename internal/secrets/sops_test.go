@@ -174,3 +174,31 @@ func TestSplitCommand(t *testing.T) {
 		t.Fatalf("%q %v", got, err)
 	}
 }
+
+// KindEncrypted tells a manifest encrypted whole (no kind without the key)
+// from one whose data alone is encrypted, in YAML and JSON.
+func TestKindEncrypted(t *testing.T) {
+	_, rcp := testKey(t)
+	files := map[string]string{
+		"secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: tls\nstringData:\n  password: x\n",
+		"secret.json": `{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tls"}, "stringData": {"password": "x"}}`,
+	}
+	for name, plain := range files {
+		for _, c := range []struct {
+			regex string
+			want  bool
+		}{{"", true}, {SecretDataRegex, false}} {
+			enc, err := Encrypt(name, []byte(plain), EncryptOptions{Recipients: []string{rcp}, EncryptedRegex: c.regex})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := Parse(name, enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.KindEncrypted(); got != c.want {
+				t.Errorf("%s, encrypted_regex %q: KindEncrypted %v, want %v", name, c.regex, got, c.want)
+			}
+		}
+	}
+}
