@@ -46,16 +46,13 @@ type Bundle struct {
 	decoded map[string]any
 }
 
-// Def returns a definition of a decoded bundle, decoding it on first use:
+// Def returns a definition of a decoded bundle (Decode's; ../gen builds
+// Defs itself), decoding it on first use:
 // validating a few kinds reaches a few hundred of a version's
 // definitions, and decoding all of them cost startup time and held
 // megabytes of maps for the whole run. The value is shared: callers must
 // not modify it.
 func (b *Bundle) Def(name string) (any, bool) {
-	if b.raw == nil {
-		d, ok := b.Defs[name]
-		return d, ok
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if d, ok := b.decoded[name]; ok {
@@ -75,15 +72,9 @@ func (b *Bundle) Def(name string) (any, bool) {
 	return d, true
 }
 
-// DefNames returns the names of the definitions, unsorted.
+// DefNames returns the names of a decoded bundle's definitions, unsorted.
 func (b *Bundle) DefNames() []string {
 	var out []string
-	if b.raw == nil {
-		for n := range b.Defs {
-			out = append(out, n)
-		}
-		return out
-	}
 	for n := range b.raw {
 		out = append(out, n)
 	}
