@@ -34,7 +34,7 @@ type decryptFS struct {
 	cipher map[string]string
 	order  []string
 	whole  map[string]bool // see wholeManifests
-	failed error // the first file that could not be decrypted
+	failed error           // the first file that could not be decrypted
 }
 
 func newDecryptFS(fsys filesys.FileSystem, noDecrypt bool) *decryptFS {
